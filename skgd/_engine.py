@@ -1,0 +1,299 @@
+"""The training engine: epochs of (mini-)batch gradient steps.
+
+:class:`Engine` runs one epoch over a given index order (:meth:`Engine.run_epoch`);
+:func:`train` repeats epochs and applies the stopping rules. The epoch is the
+unit a compiled kernel can replace: it receives the same state, data and
+order and must leave the same numbers behind.
+
+Per batch ``b`` of ``B`` rows out of ``n`` training rows with weights ``w``
+summing to ``W``, the step follows
+
+.. math:: \\hat g = \\frac{n}{B\\,W} \\sum_{i \\in b} w_i \\nabla L_i + \\alpha \\nabla R_2(W)
+
+an unbiased estimate of the gradient of the objective (exact for the full
+batch), where :math:`R_2` is the smooth part of the penalty; its L1 part is
+applied afterwards by cumulative truncation.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from skgd.schedules import PassiveAggressive
+
+
+@dataclass
+class TrainState:
+    """Everything that changes during training; owned by the estimator."""
+
+    coef: np.ndarray  # (n_outputs, n_features), the live iterate
+    intercept: np.ndarray  # (n_outputs,)
+    opt_state: dict
+    sched_state: dict
+    rng: np.random.RandomState
+    t: float = 1.0  # schedule clock: 1 + number of updates so far
+    l1_u: object = 0.0  # total L1 truncation owed (scalar or per coordinate)
+    l1_q: np.ndarray = None  # L1 truncation applied so far, per coordinate
+    avg_coef: np.ndarray = None  # averaged iterate (ASGD)
+    avg_intercept: np.ndarray = None
+    extra: dict = field(default_factory=dict)
+
+
+def _all_finite(*arrays):
+    return all(np.isfinite(a).all() for a in arrays)
+
+
+class Engine:
+    """Runs epochs of gradient steps for one objective and its components.
+
+    Parameters
+    ----------
+    objective : skgd._objective.Objective
+    optimizer : skgd.optimizers.Optimizer
+    schedule : skgd.schedules.Schedule
+    batch_size : int or None
+        Rows per step; None is the full batch.
+    average : int
+        Averaging starts at update ``average`` (0: no averaging).
+    """
+
+    def __init__(self, objective, optimizer, schedule, batch_size, average=0):
+        self.objective = objective
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.batch_size = batch_size
+        self.average = int(average)
+        penalty = objective.penalty
+        active = penalty is not None and objective.alpha > 0
+        self._l2 = objective.alpha * penalty.l2_weight if active else 0.0
+        self._l1 = objective.alpha * penalty.l1_weight if active else 0.0
+
+    def init_state(self, coef, intercept, rng):
+        """A fresh state starting from ``coef`` and ``intercept`` (not copied)."""
+        state = TrainState(
+            coef=coef,
+            intercept=intercept,
+            opt_state=self.optimizer.init([coef, intercept]),
+            sched_state=self.schedule.init(),
+            rng=rng,
+        )
+        if self._l1:
+            state.l1_q = np.zeros_like(coef)
+        if self.average:
+            state.avg_coef = np.zeros_like(coef)
+            state.avg_intercept = np.zeros_like(intercept)
+        return state
+
+    def averaging(self, state):
+        """True once the averaged iterate has started."""
+        return bool(self.average) and self.average <= state.t - 1
+
+    def weights(self, state):
+        """The (coef, intercept) a model should expose: averaged or live."""
+        if self.averaging(state):
+            return state.avg_coef, state.avg_intercept
+        return state.coef, state.intercept
+
+    def run_epoch(self, state, X, Y, sample_weight, order=None):
+        """One pass over the rows ``order`` of ``X`` (None: all rows in turn).
+
+        Updates ``state`` in place and returns the epoch's objective: the
+        weighted mean of each batch's loss, taken just before its step, plus
+        the penalty at those points.
+        """
+        n = X.shape[0] if order is None else len(order)
+        batch = n if self.batch_size is None else min(self.batch_size, n)
+        total_weight = float(
+            (sample_weight if order is None else sample_weight[order]).sum()
+        )
+        # Per-row factor n * w_i / W: divided by the batch size it makes each
+        # step an unbiased estimate of the gradient of the weighted mean.
+        row_scale = sample_weight * (n / total_weight)
+        data_sum = 0.0
+        penalty_sum = 0.0
+        for start in range(0, n, batch):
+            if order is None:
+                rows = slice(start, start + batch)
+                Xb = X if batch == n else X[rows]
+            else:
+                rows = order[start : start + batch]
+                Xb = X[rows]
+            size = Xb.shape[0]
+            if self._l1 or self._l2:
+                penalty_sum += size * self.objective.penalty_value(state.coef)
+            values = self._step(state, Xb, Y[rows], row_scale[rows] / size)
+            data_sum += float(values @ sample_weight[rows])
+        return data_sum / total_weight + penalty_sum / n
+
+    def _step(self, state, Xb, Yb, scale):
+        obj = self.objective
+        coef, intercept = state.coef, state.intercept
+        lr = self.schedule.rate(state.t, state.sched_state)
+        if isinstance(self.schedule, PassiveAggressive):
+            values, grad_coef, grad_intercept = self._pa_gradient(
+                coef, intercept, Xb, Yb, scale, lr
+            )
+        else:
+            values, grad_coef, grad_intercept = obj.batch_gradient(
+                coef, intercept, Xb, Yb, scale
+            )
+        if self._l2:
+            grad_coef += self._l2 * coef
+        steps, state.opt_state = self.optimizer.update(
+            [grad_coef, grad_intercept], state.opt_state, lr
+        )
+        coef += steps[0]
+        if obj.fit_intercept:
+            intercept += steps[1]
+        if self._l1:
+            self._truncate(state, lr, Xb)
+        if self.average and self.average <= state.t:
+            k = state.t - self.average + 1.0
+            state.avg_coef += (coef - state.avg_coef) / k
+            state.avg_intercept += (intercept - state.avg_intercept) / k
+        state.t += 1.0
+        return values
+
+    def _pa_gradient(self, coef, intercept, Xb, Yb, scale, lr):
+        """Passive-aggressive: the loss part's step is set per column by the loss.
+
+        Returned as a gradient for a step of size ``lr`` (= C), so that the
+        penalty part still takes the constant step C, as in scikit-learn.
+        """
+        obj = self.objective
+        Z = obj.scores(coef, intercept, Xb)
+        values, G = obj.loss.loss_gradient(Yb, Z)
+        sqnorm = float(Xb.multiply(Xb).sum() if sp.issparse(Xb) else (Xb * Xb).sum())
+        G *= self.schedule.loss_rate(values[0], sqnorm) / lr
+        G *= scale[:, None]
+        return values.sum(axis=1), *obj.lift(Xb, G)
+
+    def _truncate(self, state, lr, Xb):
+        """Cumulative L1 truncation (Tsuruoka et al. 2009) on the columns in Xb."""
+        precond = self.optimizer.preconditioner(state.opt_state)
+        state.l1_u = state.l1_u + lr * self._l1 * (1.0 if precond is None else precond[0])
+        coef, q, u = state.coef, state.l1_q, state.l1_u
+        if sp.issparse(Xb):
+            # Lazy: a column that no row of the batch touches keeps its debt
+            # in u - q and pays it the next time it is touched.
+            cols = np.unique(Xb.indices)
+            w, qc = coef[:, cols], q[:, cols]
+            uc = u[:, cols] if np.ndim(u) else u
+        else:
+            w, qc, uc = coef, q, u
+        before = w.copy()
+        w = np.where(
+            before > 0,
+            np.maximum(0.0, before - (uc + qc)),
+            np.where(before < 0, np.minimum(0.0, before + (uc - qc)), before),
+        ).astype(coef.dtype, copy=False)
+        qc = qc + (w - before)
+        if sp.issparse(Xb):
+            coef[:, cols] = w
+            q[:, cols] = qc
+        else:
+            coef[...] = w
+            q[...] = qc
+
+
+@dataclass
+class EpochReport:
+    """What :func:`train` records, for the estimator's fitted attributes."""
+
+    n_epochs: int = 0
+    objectives: list = field(default_factory=list)
+    validation_scores: list = field(default_factory=list)
+    best_score: float = -np.inf
+    best_weights: tuple = None
+
+
+def train(
+    engine,
+    state,
+    X,
+    Y,
+    sample_weight,
+    *,
+    max_epochs,
+    shuffle,
+    tol,
+    n_iter_no_change,
+    rows=None,
+    validation_score=None,
+    verbose=0,
+):
+    """Run up to ``max_epochs`` epochs with scikit-learn's stopping rule.
+
+    Without ``validation_score``, an epoch "does not improve" when its
+    objective is not below the best so far minus ``tol``; with it (a callable
+    ``(coef, intercept) -> score``), when the score is not above the best so
+    far plus ``tol``. After ``n_iter_no_change`` such epochs in a row the
+    schedule decides: ``"adaptive"`` lowers its rate, the others stop.
+    ``tol=None`` never stops early. The weights of the best validation score
+    are kept in the report. ``rows`` restricts training to those rows of ``X``
+    (the others are the validation split); X itself is never copied.
+
+    Raises ``ValueError`` if the weights or the objective become non-finite.
+    """
+    report = EpochReport()
+    best_objective = np.inf
+    no_improvement = 0
+    n = X.shape[0] if rows is None else len(rows)
+    full = engine.batch_size is None or engine.batch_size >= n
+    if full and rows is not None:
+        # A full batch over a subset equals the full batch with the other
+        # rows weighted zero, which needs no copy of X[rows] per step.
+        sample_weight = np.where(np.isin(np.arange(X.shape[0]), rows), sample_weight, 0)
+        rows = None
+    start_time = time.perf_counter()
+    for epoch in range(1, max_epochs + 1):
+        # Full-batch descent is deterministic: the row order would only change
+        # the summation order, so it does not draw from the generator.
+        if shuffle and not full:
+            order = state.rng.permutation(n) if rows is None else state.rng.permutation(rows)
+        else:
+            order = rows
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            objective = engine.run_epoch(state, X, Y, sample_weight, order)
+        report.n_epochs = epoch
+        coef, intercept = engine.weights(state)
+        if not (np.isfinite(objective) and _all_finite(state.coef, state.intercept)):
+            raise ValueError(
+                f"Training diverged at epoch {epoch}: the weights or the objective "
+                "became non-finite (inf or NaN). Lower the step size (eta0, or "
+                "alpha with learning_rate='optimal'), or scale the features, e.g. "
+                "with sklearn.preprocessing.StandardScaler."
+            )
+        report.objectives.append(objective)
+        if validation_score is not None:
+            score = validation_score(coef, intercept)
+            report.validation_scores.append(score)
+            improved = tol is None or score >= report.best_score + tol
+            if score > report.best_score:
+                report.best_score = score
+                report.best_weights = (coef.copy(), intercept.copy())
+        else:
+            improved = tol is None or objective <= best_objective - tol
+            best_objective = min(best_objective, objective)
+        if verbose:
+            _print_epoch(epoch, objective, coef, intercept, state, report, start_time)
+        no_improvement = 0 if improved else no_improvement + 1
+        if no_improvement >= n_iter_no_change:
+            state.sched_state, stop = engine.schedule.on_plateau(state.sched_state)
+            if stop:
+                break
+            no_improvement = 0
+    return report
+
+
+def _print_epoch(epoch, objective, coef, intercept, state, report, start_time):
+    line = (
+        f"-- Epoch {epoch}: objective {objective:.6g}, norm {np.linalg.norm(coef):.4g}, "
+        f"nnz {np.count_nonzero(coef)}, bias {np.ravel(intercept)[0]:.4g}, "
+        f"T {int(state.t) - 1}"
+    )
+    if report.validation_scores:
+        line += f", validation score {report.validation_scores[-1]:.6g}"
+    print(f"{line}, {time.perf_counter() - start_time:.2f} s", flush=True)

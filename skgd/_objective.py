@@ -1,0 +1,153 @@
+r"""The training objective: a loss and a penalty lifted to (coef, intercept).
+
+.. math::
+
+    F(W, b) = \frac{\sum_i w_i\, L(x_i W^\top + b,\ y_i)}{\sum_i w_i}
+              + \alpha R(W)
+
+This module is the one definition of that objective: the engine uses
+:meth:`Objective.batch_gradient` for its steps and the gradient check uses
+:meth:`Objective.data_term` and :meth:`Objective.penalty_term`, so the
+function that is checked is the function that is trained.
+"""
+
+import numpy as np
+from sklearn.utils.extmath import safe_sparse_dot
+
+
+def linear_scores(X, coef, intercept):
+    """``X @ coef.T + intercept`` for dense or sparse ``X`` (and ``coef``)."""
+    return np.asarray(safe_sparse_dot(X, coef.T, dense_output=True)) + intercept
+
+
+class Objective:
+    """Loss + penalty for a problem with ``n_classes`` classes.
+
+    Parameters
+    ----------
+    loss : skgd.losses.Loss
+    penalty : skgd.penalties.Penalty or None
+    alpha : float
+    fit_intercept : bool
+    n_classes : int
+        Number of classes (>= 2). The model has ``n_outputs`` score columns:
+        one for two classes, ``n_classes`` otherwise.
+    """
+
+    def __init__(self, loss, penalty, alpha, fit_intercept, n_classes):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.n_classes = n_classes
+        self.n_outputs = 1 if n_classes == 2 else n_classes
+
+    # -- targets and scores -------------------------------------------------
+
+    def encode(self, y_idx, dtype):
+        """Targets in the form the loss takes, from class indices ``y_idx``.
+
+        Multiclass losses take the indices; binary losses take +1/-1 of shape
+        ``(n_samples, n_outputs)`` (column j is "class j against the rest",
+        and the single column of a two-class problem is class 1).
+        """
+        y_idx = np.asarray(y_idx, dtype=np.intp)
+        if self.loss.multiclass:
+            return y_idx
+        if self.n_outputs == 1:
+            positive = (y_idx == 1)[:, None]
+        else:
+            positive = y_idx[:, None] == np.arange(self.n_outputs)
+        return np.where(positive, 1.0, -1.0).astype(dtype)
+
+    def scores(self, coef, intercept, X):
+        """Raw scores ``X @ coef.T + intercept``, shape (n_samples, n_outputs).
+
+        ``coef`` is dense here (training state), so a plain matmul serves
+        dense and CSR ``X`` alike, without safe_sparse_dot's dispatch cost.
+        """
+        return X @ coef.T + intercept
+
+    def loss_gradient(self, Y, Z):
+        """Per-sample loss, shape (n,), and dLoss/dZ, shaped like ``Z``."""
+        loss = self.loss
+        if not loss.multiclass:
+            values, G = loss.loss_gradient(Y, Z)
+            return values.sum(axis=1), G
+        if self.n_outputs == 1:
+            # Two classes, one coefficient row: class 0's score is pinned to 0.
+            Z2 = np.hstack([np.zeros_like(Z), Z])
+            values, G2 = loss.loss_gradient(Y, Z2)
+            return values, G2[:, 1:]
+        return loss.loss_gradient(Y, Z)
+
+    def proba(self, Z):
+        """Class probabilities from raw scores, shape (n_samples, n_classes).
+
+        Only for losses that define ``proba``. One-vs-rest probabilities are
+        normalised to sum to one (uniform where every column says zero).
+        """
+        loss = self.loss
+        if loss.multiclass:
+            if self.n_outputs == 1:
+                Z = np.hstack([np.zeros_like(Z), Z])
+            return loss.proba(Z)
+        P = loss.proba(Z)
+        if self.n_outputs == 1:
+            return np.hstack([1.0 - P, P])
+        total = P.sum(axis=1, keepdims=True)
+        empty = total[:, 0] == 0.0
+        P[empty] = 1.0
+        total[empty] = self.n_classes
+        return P / total
+
+    # -- gradients ------------------------------------------------------------
+
+    def lift(self, X, G):
+        """Coefficient and intercept gradients from score gradients ``G``."""
+        grad_coef = np.asarray(G.T @ X)
+        if self.fit_intercept:
+            grad_intercept = G.sum(axis=0)
+        else:
+            grad_intercept = np.zeros(G.shape[1], dtype=G.dtype)
+        return grad_coef, grad_intercept
+
+    def batch_gradient(self, coef, intercept, X, Y, scale):
+        """Loss values and the scaled data gradient on one batch.
+
+        ``scale`` holds one factor per row (sample weight times the batch's
+        normalisation); the returned gradients are
+        ``sum_i scale_i * dL_i/d(coef, intercept)``.
+        """
+        Z = self.scores(coef, intercept, X)
+        values, G = self.loss_gradient(Y, Z)
+        G *= scale[:, None]
+        return values, *self.lift(X, G)
+
+    def data_term(self, coef, intercept, X, Y, sample_weight):
+        """Weighted mean loss and its gradients: ``(value, grad_coef, grad_intercept)``."""
+        Z = self.scores(coef, intercept, X)
+        values, G = self.loss_gradient(Y, Z)
+        total = sample_weight.sum()
+        G *= (sample_weight / total)[:, None]
+        return float(values @ sample_weight / total), *self.lift(X, G)
+
+    def penalty_value(self, coef):
+        """``alpha * R(coef)``; the intercept is never penalised."""
+        if self.penalty is None or self.alpha == 0:
+            return 0.0
+        return self.alpha * self.penalty.value(coef)
+
+    def penalty_term(self, coef):
+        """``alpha * R(coef)`` and its (sub)gradient."""
+        if self.penalty is None or self.alpha == 0:
+            return 0.0, np.zeros_like(coef)
+        return self.penalty_value(coef), self.alpha * self.penalty.gradient(coef)
+
+    def value_and_gradient(self, coef, intercept, X, Y, sample_weight):
+        """The whole objective: ``(value, grad_coef, grad_intercept)``."""
+        value, grad_coef, grad_intercept = self.data_term(
+            coef, intercept, X, Y, sample_weight
+        )
+        pen_value, pen_grad = self.penalty_term(coef)
+        return value + pen_value, grad_coef + pen_grad, grad_intercept

@@ -1,0 +1,212 @@
+r"""Learning-rate schedules: the step size :math:`\eta_t` of update :math:`t`.
+
+The clock :math:`t` counts optimizer updates, starting at 1, and carries on
+across ``partial_fit`` calls (it is the fitted attribute ``t_``). With
+``batch_size=1`` one update is one sample, so every schedule below is exactly
+scikit-learn's SGDClassifier schedule; with mini-batches the clock ticks once
+per batch. A schedule object holds hyperparameters only; what changes during
+training (the current rate of ``"adaptive"``) is in a state that the
+estimator owns.
+"""
+
+import math
+
+from skgd._component import Component
+
+__all__ = [
+    "Schedule",
+    "Constant",
+    "Optimal",
+    "InvScaling",
+    "Adaptive",
+    "PassiveAggressive",
+    "get_schedule",
+]
+
+
+class Schedule(Component):
+    """Base class of learning-rate schedules."""
+
+    def init(self):
+        """Return the initial state (a dict; empty for stateless schedules)."""
+        return {}
+
+    def rate(self, t, state):
+        """The step size of update ``t`` (1-based)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement rate(t, state).")
+
+    def on_plateau(self, state):
+        """Called when training stopped improving; return ``(state, stop)``.
+
+        The default stops training, which is what every schedule but
+        :class:`Adaptive` does.
+        """
+        return state, True
+
+
+class Constant(Schedule):
+    r""":math:`\eta_t = \eta_0`.
+
+    Parameters
+    ----------
+    eta0 : float, default=0.01
+    """
+
+    def __init__(self, eta0=0.01):
+        self.eta0 = eta0
+
+    def rate(self, t, state):
+        return self.eta0
+
+
+class Optimal(Schedule):
+    r"""Bottou's schedule for strongly convex problems, scikit-learn's default.
+
+    .. math:: \eta_t = \frac{1}{\alpha (t_0 + t - 1)}, \qquad
+              t_0 = \frac{1}{\alpha\, \eta_{\mathrm{init}}}, \qquad
+              \eta_{\mathrm{init}} = \alpha^{-1/4}
+
+    :math:`\eta_{\mathrm{init}}` is the heuristic first step of Léon Bottou's
+    ``svmsgd`` as scikit-learn computes it (the typical weight norm
+    :math:`\sqrt{1/\sqrt{\alpha}}`, divided by a loss slope that is at most 1
+    for every classification loss).
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        The penalty strength, > 0.
+
+    Examples
+    --------
+    >>> from skgd.schedules import Optimal
+    >>> round(Optimal(alpha=1e-4).rate(1, {}), 6)
+    10.0
+    """
+
+    def __init__(self, alpha=1e-4):
+        self.alpha = alpha
+
+    def rate(self, t, state):
+        eta_init = math.sqrt(1.0 / math.sqrt(self.alpha))
+        t0 = 1.0 / (eta_init * self.alpha)
+        return 1.0 / (self.alpha * (t0 + t - 1.0))
+
+
+class InvScaling(Schedule):
+    r""":math:`\eta_t = \eta_0 / t^{p}`.
+
+    Parameters
+    ----------
+    eta0 : float, default=0.01
+    power_t : float, default=0.5
+        The exponent :math:`p \ge 0`.
+    """
+
+    def __init__(self, eta0=0.01, power_t=0.5):
+        self.eta0 = eta0
+        self.power_t = power_t
+
+    def rate(self, t, state):
+        return self.eta0 / t**self.power_t
+
+
+class Adaptive(Schedule):
+    r""":math:`\eta_0`, divided by 5 each time training stops improving.
+
+    "Not improving" is scikit-learn's rule: ``n_iter_no_change`` epochs in a
+    row without the training objective falling (or the validation score
+    rising, with early stopping) by ``tol``. Training ends when the rate would
+    fall below :math:`10^{-6}`.
+
+    Parameters
+    ----------
+    eta0 : float, default=0.01
+    """
+
+    def __init__(self, eta0=0.01):
+        self.eta0 = eta0
+
+    def init(self):
+        return {"eta": self.eta0}
+
+    def rate(self, t, state):
+        return state["eta"]
+
+    def on_plateau(self, state):
+        if state["eta"] > 1e-6:
+            return {"eta": state["eta"] / 5.0}, False
+        return state, True
+
+
+class PassiveAggressive(Schedule):
+    r"""Passive-aggressive step sizes (Crammer et al. 2006), for the hinge loss.
+
+    The step of each sample depends on its hinge loss :math:`\ell` and its
+    squared norm :math:`\lVert x\rVert^2`:
+
+    .. math::
+
+        \text{PA-I:}\ \eta = \min\left(C, \frac{\ell}{\lVert x\rVert^2}\right),
+        \qquad
+        \text{PA-II:}\ \eta = \frac{\ell}{\lVert x\rVert^2 + \frac{1}{2C}}
+
+    Only defined for ``batch_size=1`` and plain SGD. The penalty, if any,
+    is applied with the constant step :math:`C`, as in scikit-learn.
+
+    Parameters
+    ----------
+    C : float, default=0.01
+        The aggressiveness (``eta0`` of the estimator).
+    variant : {1, 2}, default=1
+        PA-I or PA-II.
+    """
+
+    def __init__(self, C=0.01, variant=1):
+        self.C = C
+        self.variant = variant
+
+    def rate(self, t, state):
+        # The rate used for the penalty part of the step.
+        return self.C
+
+    def loss_rate(self, loss, sqnorm):
+        """Step size for the loss part, per column, from the hinge loss values."""
+        if self.variant == 1:
+            # A sample of norm 0 has no direction to move in: no step.
+            safe = sqnorm if sqnorm > 0 else 1.0
+            return (sqnorm > 0) * (loss / safe).clip(max=self.C)
+        return loss / (sqnorm + 0.5 / self.C)
+
+
+def get_schedule(learning_rate, *, eta0=0.01, power_t=0.5, alpha=1e-4):
+    """Return the schedule for a scikit-learn ``learning_rate`` name or a
+    :class:`Schedule` instance (returned unchanged).
+
+    Parameters
+    ----------
+    learning_rate : {"constant", "optimal", "invscaling", "adaptive", "pa1", \
+            "pa2"} or Schedule
+    eta0, power_t, alpha : float
+        The estimator's hyperparameters that the named schedules use.
+
+    Returns
+    -------
+    Schedule
+    """
+    if isinstance(learning_rate, Schedule):
+        return learning_rate
+    if learning_rate == "constant":
+        return Constant(eta0=eta0)
+    if learning_rate == "optimal":
+        return Optimal(alpha=alpha)
+    if learning_rate == "invscaling":
+        return InvScaling(eta0=eta0, power_t=power_t)
+    if learning_rate == "adaptive":
+        return Adaptive(eta0=eta0)
+    if learning_rate in ("pa1", "pa2"):
+        return PassiveAggressive(C=eta0, variant=int(learning_rate[-1]))
+    raise ValueError(
+        f"learning_rate={learning_rate!r} is not a known schedule; use 'constant', "
+        "'optimal', 'invscaling', 'adaptive', 'pa1', 'pa2' or an instance of "
+        "skgd.schedules.Schedule."
+    )
