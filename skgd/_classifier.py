@@ -250,7 +250,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
-        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"full"})],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"full"}),
+        ],
         "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), Optimizer],
     }
 
@@ -546,7 +549,12 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = []
         rows, validation = self._validation_split(X, y_idx, sample_weight)
         report = self._run(
-            X, y_idx, weights, max_epochs=self.max_iter, rows=rows, validation=validation
+            X,
+            y_idx,
+            weights,
+            max_epochs=self.max_iter,
+            rows=rows,
+            validation=validation,
         )
         self.n_iter_ = report.n_epochs
         if self.tol is not None and self.n_iter_ == self.max_iter:
@@ -599,7 +607,9 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 f"classes={list(classes)!r} is not the same as in the first call to "
                 f"partial_fit, {list(self.classes_)!r}."
             )
-        X, y, sample_weight = self._validate_input(X, y, sample_weight, reset=first_call)
+        X, y, sample_weight = self._validate_input(
+            X, y, sample_weight, reset=first_call
+        )
         known = classes if first_call else self.classes_
         unknown = np.setdiff1d(y, known)
         if unknown.size:

@@ -173,7 +173,9 @@ class Engine:
     def _truncate(self, state, lr, Xb):
         """Cumulative L1 truncation (Tsuruoka et al. 2009) on the columns in Xb."""
         precond = self.optimizer.preconditioner(state.opt_state)
-        state.l1_u = state.l1_u + lr * self._l1 * (1.0 if precond is None else precond[0])
+        state.l1_u = state.l1_u + lr * self._l1 * (
+            1.0 if precond is None else precond[0]
+        )
         coef, q, u = state.coef, state.l1_q, state.l1_u
         if sp.issparse(Xb):
             # Lazy: a column that no row of the batch touches keeps its debt
@@ -252,7 +254,11 @@ def train(
         # Full-batch descent is deterministic: the row order would only change
         # the summation order, so it does not draw from the generator.
         if shuffle and not full:
-            order = state.rng.permutation(n) if rows is None else state.rng.permutation(rows)
+            order = (
+                state.rng.permutation(n)
+                if rows is None
+                else state.rng.permutation(rows)
+            )
         else:
             order = rows
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):

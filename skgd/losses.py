@@ -68,8 +68,7 @@ class Loss(Component):
     def gradient(self, y, z):
         """Derivative of :meth:`loss` with respect to the scores ``z``."""
         raise NotImplementedError(
-            f"{type(self).__name__} must implement gradient(y, z) to be used as a "
-            "loss."
+            f"{type(self).__name__} must implement gradient(y, z) to be used as a loss."
         )
 
     def loss_gradient(self, y, z):
@@ -410,9 +409,7 @@ _LOSSES = {
     "squared_error": lambda eps: SquaredError(),
     "huber": lambda eps: Huber(epsilon=eps),
     "epsilon_insensitive": lambda eps: EpsilonInsensitive(epsilon=eps),
-    "squared_epsilon_insensitive": lambda eps: SquaredEpsilonInsensitive(
-        epsilon=eps
-    ),
+    "squared_epsilon_insensitive": lambda eps: SquaredEpsilonInsensitive(epsilon=eps),
     "softmax": lambda eps: Softmax(),
     "multiclass_hinge": lambda eps: MulticlassHinge(margin=1.0),
 }

@@ -33,7 +33,9 @@ class Schedule(Component):
 
     def rate(self, t, state):
         """The step size of update ``t`` (1-based)."""
-        raise NotImplementedError(f"{type(self).__name__} must implement rate(t, state).")
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement rate(t, state)."
+        )
 
     def on_plateau(self, state):
         """Called when training stopped improving; return ``(state, stop)``.
