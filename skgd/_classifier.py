@@ -563,6 +563,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 "convergence. Consider increasing max_iter, or raising eta0 or "
                 "tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 

@@ -8,7 +8,8 @@ order and must leave the same numbers behind.
 Per batch ``b`` of ``B`` rows out of ``n`` training rows with weights ``w``
 summing to ``W``, the step follows
 
-.. math:: \\hat g = \\frac{n}{B\\,W} \\sum_{i \\in b} w_i \\nabla L_i + \\alpha \\nabla R_2(W)
+.. math:: \\hat g = \\frac{n}{B\\,W} \\sum_{i \\in b} w_i \\nabla L_i
+          + \\alpha \\nabla R_2(W)
 
 an unbiased estimate of the gradient of the objective (exact for the full
 batch), where :math:`R_2` is the smooth part of the penalty; its L1 part is
@@ -296,7 +297,8 @@ def train(
 
 def _print_epoch(epoch, objective, coef, intercept, state, report, start_time):
     line = (
-        f"-- Epoch {epoch}: objective {objective:.6g}, norm {np.linalg.norm(coef):.4g}, "
+        f"-- Epoch {epoch}: objective {objective:.6g}, "
+        f"norm {np.linalg.norm(coef):.4g}, "
         f"nnz {np.count_nonzero(coef)}, bias {np.ravel(intercept)[0]:.4g}, "
         f"T {int(state.t) - 1}"
     )

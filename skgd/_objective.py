@@ -125,7 +125,7 @@ class Objective:
         return values, *self.lift(X, G)
 
     def data_term(self, coef, intercept, X, Y, sample_weight):
-        """Weighted mean loss and its gradients: ``(value, grad_coef, grad_intercept)``."""
+        """Weighted mean loss: ``(value, grad_coef, grad_intercept)``."""
         Z = self.scores(coef, intercept, X)
         values, G = self.loss_gradient(Y, Z)
         total = sample_weight.sum()

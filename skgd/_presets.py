@@ -75,8 +75,9 @@ class SoftmaxClassifier(_MiniBatchPreset):
     :class:`GDClassifier` with ``loss="softmax"`` and defaults for mini-batch
     training: ``batch_size=32``, ``optimizer="adam"``,
     ``learning_rate="constant"``, ``eta0=0.01``, ``alpha=1e-3``,
-    ``average=True``, ``max_iter=100``, ``tol=1e-4``. Gives multinomial :meth:`predict_proba`. See
-    :class:`GDClassifier` for the parameters and attributes.
+    ``average=True``, ``max_iter=100``, ``tol=1e-4``. Gives multinomial
+    :meth:`predict_proba`. See :class:`GDClassifier` for the parameters and
+    attributes.
 
     Examples
     --------

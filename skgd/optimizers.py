@@ -49,7 +49,7 @@ class Optimizer(Component):
         return {}
 
     def update(self, grads, state, lr):
-        """Return ``(steps, new_state)`` for gradients ``grads`` and step size ``lr``."""
+        """Return ``(steps, new_state)`` for gradients ``grads`` and step ``lr``."""
         raise NotImplementedError(
             f"{type(self).__name__} must implement update(grads, state, lr)."
         )

@@ -27,7 +27,10 @@ __all__ = ["Penalty", "L2", "L1", "ElasticNet", "get_penalty"]
 
 
 class Penalty(Component):
-    r"""Base class: :math:`R(W) = \frac{\lambda_2}{2}\lVert W\rVert_2^2 + \lambda_1 \lVert W\rVert_1`.
+    r"""Base class of penalties mixing an L2 and an L1 part.
+
+    .. math:: R(W) = \frac{\lambda_2}{2}\lVert W\rVert_2^2
+              + \lambda_1 \lVert W\rVert_1
 
     Subclasses define the weights ``l2_weight`` (:math:`\lambda_2`) and
     ``l1_weight`` (:math:`\lambda_1`) as properties.
@@ -93,7 +96,9 @@ class L1(Penalty):
 
 
 class ElasticNet(Penalty):
-    r"""Elastic net :math:`R(W) = \frac{1 - \rho}{2}\lVert W\rVert_2^2 + \rho \lVert W\rVert_1`.
+    r"""Elastic net, a mix of the two.
+
+    .. math:: R(W) = \frac{1 - \rho}{2}\lVert W\rVert_2^2 + \rho \lVert W\rVert_1
 
     Parameters
     ----------

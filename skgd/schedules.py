@@ -11,6 +11,8 @@ estimator owns.
 
 import math
 
+import numpy as np
+
 from skgd._component import Component
 
 __all__ = [
@@ -176,7 +178,7 @@ class PassiveAggressive(Schedule):
         if self.variant == 1:
             # A sample of norm 0 has no direction to move in: no step.
             safe = sqnorm if sqnorm > 0 else 1.0
-            return (sqnorm > 0) * (loss / safe).clip(max=self.C)
+            return (sqnorm > 0) * np.minimum(loss / safe, self.C)
         return loss / (sqnorm + 0.5 / self.C)
 
 

@@ -67,7 +67,8 @@ def _configurations():
 _STOCHASTIC_WEIGHTS = (
     "a stochastic mode draws rows, not weights: a row of weight 2 is one draw "
     "with a doubled step where a repeated row is two draws, so the iterates "
-    "differ (they agree in expectation); batch_size='full' passes this check"
+    "differ (they agree in expectation). batch_size='full' passes this check, and "
+    "so does any batch at least as large as the check's data (it is the full batch)"
 )
 
 

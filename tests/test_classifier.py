@@ -1,0 +1,444 @@
+"""The estimator shell: inputs, errors, partial_fit, warm start, early stopping."""
+
+import hashlib
+import pickle
+import re
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.special import expit
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import StratifiedShuffleSplit
+
+from skgd import GDClassifier, optimizers
+from skgd.losses import BinaryLoss, MulticlassLoss, Softmax
+
+QUIET = dict(max_iter=5, tol=None)
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+
+
+def _digest(*arrays):
+    h = hashlib.sha256()
+    for a in arrays:
+        if sp.issparse(a):
+            for part in (a.data, a.indices, a.indptr):
+                h.update(np.ascontiguousarray(part).tobytes())
+        else:
+            h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+# -- partial_fit and warm start ----------------------------------------------
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("loss", ["hinge", "softmax", "multiclass_hinge"])
+def test_one_partial_fit_equals_one_epoch_of_fit(optimizer, loss, problem):
+    X, y = problem
+    params = dict(
+        loss=loss,
+        optimizer=optimizer,
+        batch_size=4,
+        shuffle=False,
+        learning_rate="constant",
+    )
+    a = GDClassifier(**params).partial_fit(X, y, classes=np.unique(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        b = GDClassifier(max_iter=1, **params).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(a.intercept_, b.intercept_, rtol=1e-13, atol=1e-15)
+    assert a.t_ == b.t_ and a.n_iter_ == 1
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
+def test_partial_fit_carries_the_optimizer_state_and_clock(optimizer, multiclass):
+    """Two calls equal two epochs of one fit: velocity, moments and t persist."""
+    X, y = multiclass
+    params = dict(
+        loss="softmax",
+        optimizer=optimizer,
+        batch_size=8,
+        shuffle=False,
+        learning_rate="invscaling",
+        eta0=0.1,
+    )
+    est = GDClassifier(**params)
+    est.partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X, y)
+    ref = GDClassifier(max_iter=2, tol=None, **params).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-13, atol=1e-15)
+    assert est.t_ == ref.t_
+    assert len(est.loss_curve_) == 2
+    np.testing.assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-13)
+
+
+def test_warm_start_continues_and_cold_fit_resets(multiclass):
+    X, y = multiclass
+    params = dict(
+        loss="softmax",
+        optimizer="adam",
+        batch_size=8,
+        shuffle=False,
+        learning_rate="constant",
+        tol=None,
+    )
+    ref = GDClassifier(max_iter=2, **params).fit(X, y)
+    warm = GDClassifier(max_iter=1, warm_start=True, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warm.fit(X, y).fit(X, y)
+    np.testing.assert_allclose(warm.coef_, ref.coef_, rtol=1e-13, atol=1e-15)
+    cold = GDClassifier(max_iter=1, **params)
+    once = cold.fit(X, y).coef_.copy()
+    np.testing.assert_array_equal(cold.fit(X, y).coef_, once)
+
+
+def test_partial_fit_streams_chunks(multiclass):
+    X, y = multiclass
+    est = GDClassifier(
+        loss="log_loss",
+        batch_size=4,
+        learning_rate="constant",
+        eta0=0.1,
+        random_state=0,
+    )
+    for _ in range(10):
+        for chunk in np.array_split(np.arange(len(y)), 6):
+            est.partial_fit(X[chunk], y[chunk], classes=[0, 1, 2])
+    assert est.score(X, y) > 0.85
+    assert len(est.loss_curve_) == 60
+
+
+def test_partial_fit_continues_from_an_edited_coef(binary):
+    X, y = binary
+    est = GDClassifier(loss="log_loss", shuffle=False).partial_fit(X, y, classes=[0, 1])
+    est.coef_ = np.zeros_like(est.coef_)
+    est.intercept_ = np.zeros_like(est.intercept_)
+    fresh = GDClassifier(loss="log_loss", shuffle=False).partial_fit(
+        X, y, classes=[0, 1]
+    )
+    # Same start point, but the schedule clock went on: so not identical ...
+    est.partial_fit(X, y)
+    assert not np.allclose(est.coef_, fresh.coef_)
+    # ... while the same start and clock give the same step.
+    assert est.t_ == 2 * len(y) + 1
+
+
+# -- inputs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"])
+def test_sparse_formats_become_csr_and_agree(fmt, binary):
+    X, y = binary
+    Xs = getattr(sp, fmt)(X)
+    a = GDClassifier(random_state=0, **QUIET).fit(Xs, y)
+    b = GDClassifier(random_state=0, **QUIET).fit(X, y)
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-10)
+    np.testing.assert_allclose(
+        a.decision_function(Xs), b.decision_function(X), rtol=1e-10
+    )
+
+
+def test_inputs_are_never_mutated(multiclass):
+    X, y = multiclass
+    Xs = sp.csr_matrix(X * (np.abs(X) > 0.3))
+    w = np.linspace(0.5, 2.0, len(y))
+    classes = np.array([0, 1, 2])
+    opt = optimizers.Adam(beta_1=0.8)
+    coef_init = np.ones((3, X.shape[1]))
+    before = [
+        _digest(X),
+        _digest(Xs),
+        _digest(y),
+        _digest(w),
+        _digest(classes),
+        _digest(coef_init),
+        pickle.dumps(opt),
+    ]
+    params = dict(
+        loss="softmax",
+        optimizer=opt,
+        penalty="l1",
+        batch_size=5,
+        learning_rate="constant",
+        **QUIET,
+    )
+    GDClassifier(**params).fit(X, y, sample_weight=w, coef_init=coef_init)
+    GDClassifier(**params).fit(Xs, y, sample_weight=w)
+    GDClassifier(**params).partial_fit(X, y, classes=classes, sample_weight=w)
+    after = [
+        _digest(X),
+        _digest(Xs),
+        _digest(y),
+        _digest(w),
+        _digest(classes),
+        _digest(coef_init),
+        pickle.dumps(opt),
+    ]
+    assert before == after
+
+
+def test_pandas_frames_and_feature_names(binary):
+    pd = pytest.importorskip("pandas")
+    X, y = binary
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    est = GDClassifier(**QUIET).fit(frame, pd.Series(y))
+    assert list(est.feature_names_in_) == list(frame.columns)
+    np.testing.assert_array_equal(est.predict(frame), est.predict(X))
+
+
+def test_string_labels_and_two_class_shapes(binary):
+    X, y = binary
+    labels = np.array(["no", "yes"])[y]
+    for loss in ["hinge", "softmax", "multiclass_hinge"]:
+        est = GDClassifier(loss=loss, **QUIET).fit(X, labels)
+        assert est.coef_.shape == (1, X.shape[1]) and est.intercept_.shape == (1,)
+        assert set(est.predict(X)) <= {"no", "yes"}
+        assert est.decision_function(X).shape == (len(y),)
+
+
+def test_coef_init_and_intercept_init(multiclass):
+    X, y = multiclass
+    coef = np.full((3, X.shape[1]), 0.1)
+    est = GDClassifier(
+        max_iter=1, tol=None, eta0=1e-12, learning_rate="constant", penalty=None
+    )
+    est.fit(X, y, coef_init=coef, intercept_init=[1.0, 2.0, 3.0])
+    np.testing.assert_allclose(est.coef_, coef, atol=1e-9)
+    np.testing.assert_allclose(est.intercept_, [1, 2, 3], atol=1e-9)
+    with pytest.raises(ValueError, match=re.escape("coef_init has shape (2, 5)")):
+        est.fit(X, y, coef_init=np.ones((2, 5)))
+    with pytest.raises(
+        ValueError, match="intercept_init has 2 values; this problem needs 3"
+    ):
+        est.fit(X, y, intercept_init=[0.0, 1.0])
+
+
+# -- outputs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["log_loss", "modified_huber", "softmax"])
+def test_predict_proba(loss, problem):
+    X, y = problem
+    est = GDClassifier(loss=loss, random_state=0, **QUIET).fit(X, y)
+    proba = est.predict_proba(X)
+    assert proba.shape == (len(y), len(np.unique(y)))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert ((proba >= 0) & (proba <= 1)).all()
+    if loss != "modified_huber":  # its clipped probabilities can tie at 1
+        np.testing.assert_array_equal(
+            est.classes_[proba.argmax(axis=1)], est.predict(X)
+        )
+    np.testing.assert_allclose(np.exp(est.predict_log_proba(X)), proba)
+
+
+def test_binary_log_loss_proba_is_the_sigmoid(binary):
+    X, y = binary
+    est = GDClassifier(loss="log_loss", **QUIET).fit(X, y)
+    np.testing.assert_allclose(
+        est.predict_proba(X)[:, 1], expit(est.decision_function(X))
+    )
+
+
+@pytest.mark.parametrize("loss", ["hinge", "multiclass_hinge", "perceptron"])
+def test_no_proba_for_non_probabilistic_losses(loss):
+    est = GDClassifier(loss=loss)
+    assert not hasattr(est, "predict_proba")
+    with pytest.raises(AttributeError) as info:
+        est.predict_proba  # noqa: B018 (the access itself must raise)
+    assert f"not available for loss='{loss}'" in str(info.value.__cause__)
+
+
+def test_sparsify_densify(binary):
+    X, y = binary
+    est = GDClassifier(penalty="l1", alpha=0.05, **QUIET).fit(X, y)
+    dense_scores = est.decision_function(X)
+    assert sp.issparse(est.sparsify().coef_)
+    np.testing.assert_allclose(est.decision_function(X), dense_scores)
+    est.partial_fit(X, y)  # training continues from a sparse coef_
+    assert isinstance(est.densify().coef_, np.ndarray)
+
+
+def test_attributes(multiclass):
+    X, y = multiclass
+    est = GDClassifier(batch_size=7, random_state=0, max_iter=3, tol=None).fit(X, y)
+    n_updates = 3 * int(np.ceil(len(y) / 7))
+    assert est.t_ == 1 + n_updates and est.n_iter_ == 3
+    assert len(est.loss_curve_) == 3 and est.n_features_in_ == X.shape[1]
+    assert est.validation_scores_ is None and est.best_validation_score_ is None
+
+
+def test_custom_losses_train_like_the_built_in_ones(problem):
+    class MyLogistic(BinaryLoss):
+        def loss(self, y, z):
+            return np.log1p(np.exp(-y * z))
+
+        def gradient(self, y, z):
+            return -y / (1.0 + np.exp(y * z))
+
+    class MySoftmax(MulticlassLoss):
+        def loss(self, y, z):
+            return Softmax().loss(y, z)
+
+        def gradient(self, y, z):
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(y)), y] -= 1.0
+            return p
+
+    X, y = problem
+    for mine, name in [(MyLogistic(), "log_loss"), (MySoftmax(), "softmax")]:
+        a = GDClassifier(loss=mine, batch_size=3, random_state=0, **QUIET).fit(X, y)
+        b = GDClassifier(loss=name, batch_size=3, random_state=0, **QUIET).fit(X, y)
+        np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)
+
+
+# -- early stopping -------------------------------------------------------------
+
+
+def test_early_stopping_keeps_the_best_weights(multiclass):
+    X, y = multiclass
+    est = GDClassifier(
+        loss="softmax",
+        early_stopping=True,
+        validation_fraction=0.25,
+        n_iter_no_change=3,
+        batch_size=4,
+        learning_rate="constant",
+        eta0=0.5,
+        random_state=0,
+        max_iter=50,
+    ).fit(X, y)
+    scores = est.validation_scores_
+    assert len(scores) == est.n_iter_ and est.best_validation_score_ == max(scores)
+    # The split is scikit-learn's stratified one, seeded by random_state.
+    cv = StratifiedShuffleSplit(test_size=0.25, random_state=0)
+    _, val = next(cv.split(np.zeros((len(y), 1)), y))
+    assert est.score(X[val], y[val]) == pytest.approx(est.best_validation_score_)
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+def test_partial_fit_class_errors(binary):
+    X, y = binary
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        GDClassifier().partial_fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"y contains labels \[np.int64\(1\)\] that are not in classes"
+    ):
+        GDClassifier().partial_fit(X, y, classes=[0, 2])
+    est = GDClassifier().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="is not the same as in the first call"):
+        est.partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(
+        ValueError, match="X has 4 features, but GDClassifier is expecting 5"
+    ):
+        est.partial_fit(X[:, :4], y)
+    with pytest.raises(
+        ValueError, match="early_stopping=True does not apply to partial_fit"
+    ):
+        GDClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(
+        ValueError, match="class_weight='balanced' is not supported by partial_fit"
+    ):
+        GDClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(alpha=0.0), "alpha must be > 0 with learning_rate='optimal'"),
+        (
+            dict(penalty="elasticnet", l1_ratio=None),
+            "l1_ratio must be set when penalty='elasticnet'",
+        ),
+        (dict(learning_rate="pa1", loss="log_loss"), "only works with loss='hinge'"),
+        (
+            dict(learning_rate="pa2", batch_size=8),
+            "needs batch_size=1 and optimizer='sgd'",
+        ),
+        (dict(batch_size=0), "The 'batch_size' parameter of GDClassifier must be"),
+        (dict(batch_size="all"), "The 'batch_size' parameter of GDClassifier must be"),
+        (dict(optimizer="lbfgs"), "The 'optimizer' parameter of GDClassifier must be"),
+        (dict(loss="exponential"), "The 'loss' parameter of GDClassifier must be"),
+        (dict(eta0=0.0), "The 'eta0' parameter of GDClassifier must be"),
+        (dict(power_t=-0.5), "The 'power_t' parameter of GDClassifier must be"),
+    ],
+)
+def test_bad_hyperparameters(params, message, binary):
+    X, y = binary
+    with pytest.raises(
+        ValueError, match=re.escape(message) if "(" in message else message
+    ):
+        GDClassifier(**params).fit(X, y)
+
+
+def test_custom_components_missing_methods(binary):
+    X, y = binary
+
+    class NoGradient(BinaryLoss):
+        def loss(self, y, z):
+            return z
+
+    class NoUpdate(optimizers.Optimizer):
+        pass
+
+    with pytest.raises(TypeError, match="does not implement gradient"):
+        GDClassifier(loss=NoGradient()).fit(X, y)
+    with pytest.raises(TypeError, match="does not implement update"):
+        GDClassifier(optimizer=NoUpdate()).fit(X, y)
+
+
+def test_bad_data(binary):
+    X, y = binary
+    est = GDClassifier(**QUIET)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        est.fit(X_nan, y)
+    with pytest.raises(ValueError, match="has to be greater than one; got 1 class"):
+        est.fit(X, np.zeros_like(y))
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        est.fit(X, y + 0.5)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        est.fit(X, y[:-1])
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        est.fit(X[:, 0], y)
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        est.fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(
+        ValueError, match="Sample weights must contain at least one non-zero"
+    ):
+        est.fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(NotFittedError):
+        GDClassifier().predict(X)
+
+
+def test_divergence_stops_with_an_actionable_error(binary):
+    X, y = binary
+    est = GDClassifier(
+        loss="squared_hinge", learning_rate="constant", eta0=1e5, penalty=None
+    )
+    with pytest.raises(
+        ValueError, match=r"Training diverged at epoch \d+.*Lower the step size \(eta0"
+    ):
+        est.fit(X * 1e100, y)
+    assert not hasattr(est, "coef_") or np.isfinite(est.coef_).all()
+
+
+def test_convergence_warning(binary):
+    X, y = binary
+    with pytest.warns(ConvergenceWarning, match="Maximum number of epochs"):
+        GDClassifier(max_iter=1).fit(X, y)
+
+
+def test_clone_and_nested_optimizer_params():
+    est = GDClassifier(optimizer=optimizers.Adam(beta_1=0.8))
+    assert est.get_params()["optimizer__beta_1"] == 0.8
+    est.set_params(optimizer__beta_2=0.9)
+    copy = clone(est)
+    assert copy.optimizer is not est.optimizer and copy.optimizer.beta_2 == 0.9
