@@ -39,7 +39,6 @@ class TrainState:
     l1_q: np.ndarray = None  # L1 truncation applied so far, per coordinate
     avg_coef: np.ndarray = None  # averaged iterate (ASGD)
     avg_intercept: np.ndarray = None
-    extra: dict = field(default_factory=dict)
 
 
 def _all_finite(*arrays):

@@ -149,15 +149,12 @@ def test_inputs_are_never_mutated(multiclass):
     classes = np.array([0, 1, 2])
     opt = optimizers.Adam(beta_1=0.8)
     coef_init = np.ones((3, X.shape[1]))
-    before = [
-        _digest(X),
-        _digest(Xs),
-        _digest(y),
-        _digest(w),
-        _digest(classes),
-        _digest(coef_init),
-        pickle.dumps(opt),
-    ]
+
+    def fingerprint():
+        digests = [_digest(a) for a in (X, Xs, y, w, classes, coef_init)]
+        return digests + [pickle.dumps(opt)]
+
+    before = fingerprint()
     params = dict(
         loss="softmax",
         optimizer=opt,
@@ -169,15 +166,7 @@ def test_inputs_are_never_mutated(multiclass):
     GDClassifier(**params).fit(X, y, sample_weight=w, coef_init=coef_init)
     GDClassifier(**params).fit(Xs, y, sample_weight=w)
     GDClassifier(**params).partial_fit(X, y, classes=classes, sample_weight=w)
-    after = [
-        _digest(X),
-        _digest(Xs),
-        _digest(y),
-        _digest(w),
-        _digest(classes),
-        _digest(coef_init),
-        pickle.dumps(opt),
-    ]
+    after = fingerprint()
     assert before == after
 
 
@@ -442,3 +431,18 @@ def test_clone_and_nested_optimizer_params():
     est.set_params(optimizer__beta_2=0.9)
     copy = clone(est)
     assert copy.optimizer is not est.optimizer and copy.optimizer.beta_2 == 0.9
+
+
+def test_verbose_prints_one_line_per_epoch(binary, capsys):
+    X, y = binary
+    GDClassifier(verbose=1, max_iter=3, tol=None).fit(X, y)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert len(lines) == 3
+    assert lines[0].startswith("-- Epoch 1: objective ") and "norm" in lines[0]
+
+
+def test_n_jobs_does_not_change_the_model(multiclass):
+    X, y = multiclass
+    a = GDClassifier(n_jobs=1, random_state=0, **QUIET).fit(X, y)
+    b = GDClassifier(n_jobs=2, random_state=0, **QUIET).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
