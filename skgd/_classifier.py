@@ -388,10 +388,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             )
         return X, y, sample_weight
 
-    def _training_weights(self, y_idx, sample_weight, dtype):
+    def _training_weights(self, classes, y_idx, sample_weight, dtype):
         """Sample weight times class weight, one per row."""
         class_weight = compute_class_weight(
-            self.class_weight, classes=self.classes_, y=self.classes_[y_idx]
+            self.class_weight, classes=classes, y=classes[y_idx]
         )
         weights = class_weight[y_idx].astype(dtype)
         if sample_weight is not None:
@@ -437,9 +437,14 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 )
         return coef, intercept
 
+    def _objective(self, n_classes):
+        """The training objective of this configuration for ``n_classes``."""
+        loss, penalty, _, _ = self._components()
+        return Objective(loss, penalty, self.alpha, self.fit_intercept, n_classes)
+
     def _make_engine(self, n_classes):
-        loss, penalty, optimizer, schedule = self._components()
-        objective = Objective(loss, penalty, self.alpha, self.fit_intercept, n_classes)
+        _, _, optimizer, schedule = self._components()
+        objective = self._objective(n_classes)
         batch_size = None if self.batch_size == "full" else int(self.batch_size)
         return Engine(objective, optimizer, schedule, batch_size, int(self.average))
 
@@ -536,7 +541,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 "The number of classes has to be greater than one; got 1 class "
                 f"({self.classes_[0]!r}): a classifier needs at least two."
             )
-        weights = self._training_weights(y_idx, sample_weight, X.dtype)
+        weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
         coef, intercept = self._initial_weights(coef_init, intercept_init, X.dtype)
         engine = self._make_engine(len(self.classes_))
         if warm and old_shape == coef.shape:
@@ -621,7 +626,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         if first_call:
             self.classes_ = known
         y_idx = np.searchsorted(self.classes_, y)
-        weights = self._training_weights(y_idx, sample_weight, X.dtype)
+        weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
         if first_call:
             engine = self._make_engine(len(self.classes_))
             coef, intercept = self._initial_weights(None, None, X.dtype)

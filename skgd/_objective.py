@@ -81,6 +81,22 @@ class Objective:
             return values, G2[:, 1:]
         return loss.loss_gradient(Y, Z)
 
+    def kinked(self, Y, Z_lo, Z_hi):
+        """Rows whose loss has a kink between scores ``Z_lo`` and ``Z_hi``.
+
+        Returns a boolean array of shape (n_samples,), or None if the loss
+        does not say where its kinks are.
+        """
+        loss = self.loss
+        if loss.multiclass and self.n_outputs == 1:
+            Z_lo = np.hstack([np.zeros_like(Z_lo), Z_lo])
+            Z_hi = np.hstack([np.zeros_like(Z_hi), Z_hi])
+        kinked = loss.kinked(Y, Z_lo, Z_hi)
+        if kinked is None:
+            return None
+        kinked = np.asarray(kinked, dtype=bool)
+        return kinked if kinked.ndim == 1 else kinked.any(axis=1)
+
     def proba(self, Z):
         """Class probabilities from raw scores, shape (n_samples, n_classes).
 

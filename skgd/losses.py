@@ -75,6 +75,18 @@ class Loss(Component):
         """Return ``(loss(y, z), gradient(y, z))``."""
         return self.loss(y, z), self.gradient(y, z)
 
+    def kinked(self, y, z_lo, z_hi):
+        """Where the loss is not twice differentiable between two score arrays.
+
+        Optional. Returns a boolean array (shaped like ``z`` for binary losses,
+        ``(n_samples,)`` for multiclass ones) that is True where the segment
+        from ``z_lo`` to ``z_hi`` crosses a point at which the loss or its
+        slope has a corner, which makes centered differences inexact there.
+        The default, None, means "unknown"; the gradient check then detects
+        kinks numerically.
+        """
+        return None
+
 
 class BinaryLoss(Loss):
     r"""Base class of margin losses :math:`L(z, y)` with :math:`y \in \{-1, +1\}`.
@@ -118,6 +130,15 @@ def _margin(y, z):
     return y * z
 
 
+def _crosses(lo, hi, points):
+    """True where the segment [lo, hi] (either order) contains one of ``points``."""
+    return np.any([(lo - p) * (hi - p) <= 0 for p in points], axis=0)
+
+
+def _smooth(y, z_lo, z_hi):
+    return np.zeros(np.shape(z_lo), dtype=bool)
+
+
 class Hinge(BinaryLoss):
     r"""Hinge loss (linear SVM), and the perceptron loss for ``threshold=0``.
 
@@ -148,6 +169,9 @@ class Hinge(BinaryLoss):
             z.dtype, copy=False
         )
 
+    def kinked(self, y, z_lo, z_hi):
+        return _crosses(y * z_lo, y * z_hi, [self.threshold])
+
 
 class SquaredHinge(BinaryLoss):
     r"""Squared hinge loss (quadratically penalised SVM).
@@ -169,6 +193,9 @@ class SquaredHinge(BinaryLoss):
     def gradient(self, y, z):
         return -2.0 * y * np.maximum(0.0, self.threshold - _margin(y, z))
 
+    def kinked(self, y, z_lo, z_hi):
+        return _crosses(y * z_lo, y * z_hi, [self.threshold])
+
 
 class LogLoss(BinaryLoss):
     r"""Logistic loss (logistic regression); probabilistic.
@@ -189,6 +216,8 @@ class LogLoss(BinaryLoss):
     def loss_gradient(self, y, z):
         m = _margin(y, z)
         return np.logaddexp(0.0, -m), -y * expit(-m)
+
+    kinked = staticmethod(_smooth)
 
     def proba(self, z):
         """Probability of the positive class of each column."""
@@ -216,6 +245,9 @@ class ModifiedHuber(BinaryLoss):
         m = _margin(y, z)
         return np.where(m >= -1.0, -2.0 * y * np.maximum(0.0, 1.0 - m), -4.0 * y)
 
+    def kinked(self, y, z_lo, z_hi):
+        return _crosses(y * z_lo, y * z_hi, [-1.0, 1.0])
+
     def proba(self, z):
         """Probability of the positive class of each column."""
         return (np.clip(z, -1.0, 1.0) + 1.0) / 2.0
@@ -232,6 +264,8 @@ class SquaredError(BinaryLoss):
 
     def gradient(self, y, z):
         return z - y
+
+    kinked = staticmethod(_smooth)
 
 
 class Huber(BinaryLoss):
@@ -261,6 +295,9 @@ class Huber(BinaryLoss):
     def gradient(self, y, z):
         return np.clip(z - y, -self.epsilon, self.epsilon)
 
+    def kinked(self, y, z_lo, z_hi):
+        return _crosses(z_lo - y, z_hi - y, [-self.epsilon, self.epsilon])
+
 
 class EpsilonInsensitive(BinaryLoss):
     r"""Epsilon-insensitive loss (as in support vector regression).
@@ -283,6 +320,9 @@ class EpsilonInsensitive(BinaryLoss):
         r = z - y
         return (np.sign(r) * (np.abs(r) > self.epsilon)).astype(z.dtype, copy=False)
 
+    def kinked(self, y, z_lo, z_hi):
+        return _crosses(z_lo - y, z_hi - y, [-self.epsilon, self.epsilon])
+
 
 class SquaredEpsilonInsensitive(BinaryLoss):
     r"""Squared epsilon-insensitive loss.
@@ -304,6 +344,9 @@ class SquaredEpsilonInsensitive(BinaryLoss):
     def gradient(self, y, z):
         r = z - y
         return 2.0 * np.sign(r) * np.maximum(0.0, np.abs(r) - self.epsilon)
+
+    def kinked(self, y, z_lo, z_hi):
+        return _crosses(z_lo - y, z_hi - y, [-self.epsilon, self.epsilon])
 
 
 def _take_true(z, y):
@@ -349,6 +392,9 @@ class Softmax(MulticlassLoss):
     def proba(self, z):
         """Class probabilities, shape ``(n_samples, n_classes)``."""
         return softmax(z, axis=1)
+
+    def kinked(self, y, z_lo, z_hi):
+        return np.zeros(len(y), dtype=bool)
 
 
 class MulticlassHinge(MulticlassLoss):
@@ -396,6 +442,14 @@ class MulticlassHinge(MulticlassLoss):
         g = active.astype(z.dtype)
         g[rows, y] = -active.sum(axis=1)
         return np.maximum(0.0, margins).sum(axis=1), g
+
+    def kinked(self, y, z_lo, z_hi):
+        _, lo = self._violations(y, z_lo)
+        _, hi = self._violations(y, z_hi)
+        rows = np.arange(len(y))
+        crossing = lo * hi <= 0
+        crossing[rows, y] = False  # the true class's own "margin" is not a term
+        return crossing.any(axis=1)
 
 
 # The names accepted by ``GDClassifier(loss=...)``; ``epsilon`` is passed to
