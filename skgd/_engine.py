@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from skgd import _compiled
 from skgd.schedules import PassiveAggressive
 
 
@@ -69,6 +70,7 @@ class Engine:
         active = penalty is not None and objective.alpha > 0
         self._l2 = objective.alpha * penalty.l2_weight if active else 0.0
         self._l1 = objective.alpha * penalty.l1_weight if active else 0.0
+        self._compiled = _compiled.applies(self)
 
     def init_state(self, coef, intercept, rng):
         """A fresh state starting from ``coef`` and ``intercept`` (not copied)."""
@@ -103,6 +105,10 @@ class Engine:
         weighted mean of each batch's loss, taken just before its step, plus
         the penalty at those points.
         """
+        if self._compiled:
+            objective = _compiled.run_epoch(self, state, X, Y, sample_weight, order)
+            if objective is not None:
+                return objective
         n = X.shape[0] if order is None else len(order)
         batch = n if self.batch_size is None else min(self.batch_size, n)
         total_weight = float(

@@ -1,0 +1,186 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled epoch of per-sample SGD for the built-in margin losses.
+
+One pass over the rows of dense ``X`` in a given order, one update per row,
+all one-vs-rest columns at once. It performs, operation for operation, the
+steps of the NumPy engine (``skgd._engine.Engine.run_epoch``) for
+``batch_size=1`` with plain SGD; ``skgd._compiled`` decides when it applies
+and holds the integer codes of the components.
+"""
+
+from cython cimport floating
+from libc.math cimport exp, fabs, log1p, pow
+
+# Loss codes: keep in step with skgd._compiled.LOSS_CODES.
+DEF HINGE = 0
+DEF SQUARED_HINGE = 1
+DEF LOG = 2
+DEF MODIFIED_HUBER = 3
+DEF SQUARED_ERROR = 4
+DEF HUBER = 5
+DEF EPSILON_INSENSITIVE = 6
+DEF SQUARED_EPSILON_INSENSITIVE = 7
+
+# Schedule codes: keep in step with skgd._compiled.SCHEDULE_CODES.
+DEF CONSTANT = 0
+DEF OPTIMAL = 1
+DEF INVSCALING = 2
+
+
+cdef inline double _log1pexp(double x) noexcept nogil:
+    """log(1 + e^x) without overflow, as numpy's logaddexp(0, x)."""
+    if x > 0:
+        return x + log1p(exp(-x))
+    return log1p(exp(x))
+
+
+cdef inline double _expit(double x) noexcept nogil:
+    return 1.0 / (1.0 + exp(-x))
+
+
+cdef inline double _sign(double x) noexcept nogil:
+    return (x > 0) - (x < 0)
+
+
+cdef inline void _loss_grad(
+    int code, double p, double y, double z, double *loss, double *grad
+) noexcept nogil:
+    """Loss and dLoss/dz of one score; ``p`` is the loss's parameter."""
+    cdef double m = y * z
+    cdef double r
+    if code == HINGE:
+        loss[0] = p - m if p - m > 0 else 0.0
+        grad[0] = -y if m <= p else 0.0
+    elif code == SQUARED_HINGE:
+        r = p - m if p - m > 0 else 0.0
+        loss[0] = r * r
+        grad[0] = -2.0 * y * r
+    elif code == LOG:
+        loss[0] = _log1pexp(-m)
+        grad[0] = -y * _expit(-m)
+    elif code == MODIFIED_HUBER:
+        if m >= -1.0:
+            r = 1.0 - m if 1.0 - m > 0 else 0.0
+            loss[0] = r * r
+            grad[0] = -2.0 * y * r
+        else:
+            loss[0] = -4.0 * m
+            grad[0] = -4.0 * y
+    elif code == SQUARED_ERROR:
+        loss[0] = 0.5 * (y - z) * (y - z)
+        grad[0] = z - y
+    elif code == HUBER:
+        r = fabs(y - z)
+        loss[0] = 0.5 * r * r if r <= p else p * r - 0.5 * p * p
+        r = z - y
+        grad[0] = p if r > p else (-p if r < -p else r)
+    elif code == EPSILON_INSENSITIVE:
+        r = fabs(y - z) - p
+        loss[0] = r if r > 0 else 0.0
+        grad[0] = _sign(z - y) if fabs(z - y) > p else 0.0
+    else:  # SQUARED_EPSILON_INSENSITIVE
+        r = fabs(y - z) - p
+        r = r if r > 0 else 0.0
+        loss[0] = r * r
+        grad[0] = 2.0 * _sign(z - y) * r
+
+
+cdef inline double _rate(
+    int code, double t, double eta0, double power_t, double alpha, double t0
+) noexcept nogil:
+    if code == OPTIMAL:
+        return 1.0 / (alpha * (t0 + t - 1.0))
+    if code == INVSCALING:
+        return eta0 / pow(t, power_t)
+    return eta0
+
+
+def sgd_epoch_dense(
+    const floating[:, :] X,
+    const floating[:, ::1] Y,
+    const floating[::1] row_scale,
+    const floating[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    floating[:, ::1] coef,
+    floating[::1] intercept,
+    int loss_code,
+    double loss_param,
+    double alpha,
+    double l2,
+    double l1,
+    bint fit_intercept,
+    int schedule_code,
+    double eta0,
+    double power_t,
+    double t0,
+    double t,
+    Py_ssize_t average,
+    floating[:, ::1] avg_coef,
+    floating[::1] avg_intercept,
+    double l1_u,
+    floating[:, ::1] l1_q,
+):
+    """One epoch; returns ``(t, l1_u, data_sum, penalty_sum)``.
+
+    ``alpha * (l2 / 2 * |W|^2 + l1 * |W|_1)`` is the penalty (``l2`` and ``l1``
+    already include ``alpha``; ``alpha`` itself is for the 'optimal' rate).
+    """
+    cdef Py_ssize_t n_rows = order.shape[0]
+    cdef Py_ssize_t n_out = coef.shape[0]
+    cdef Py_ssize_t n_features = coef.shape[1]
+    cdef Py_ssize_t k, i, c, j
+    cdef double data_sum = 0.0, penalty_sum = 0.0
+    cdef double lr, z, loss, g, scale, sq, ab, w, before, kk, loss_row, grad_j
+    cdef double l2_half = 0.0
+    with nogil:
+        for k in range(n_rows):
+            i = order[k]
+            if l1 != 0.0 or l2 != 0.0:
+                # The penalty at the weights before this step.
+                sq = 0.0
+                ab = 0.0
+                for c in range(n_out):
+                    for j in range(n_features):
+                        w = coef[c, j]
+                        sq = sq + w * w
+                        ab = ab + fabs(w)
+                penalty_sum += (0.5 * l2 * sq) + l1 * ab
+            lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
+            scale = row_scale[i]
+            loss_row = 0.0
+            for c in range(n_out):
+                z = intercept[c]
+                for j in range(n_features):
+                    z = z + X[i, j] * coef[c, j]
+                _loss_grad(loss_code, loss_param, Y[i, c], z, &loss, &g)
+                loss_row += loss
+                g = g * scale
+                for j in range(n_features):
+                    grad_j = g * X[i, j] + l2 * coef[c, j]
+                    coef[c, j] = coef[c, j] + (-lr * grad_j)
+                if fit_intercept:
+                    intercept[c] = intercept[c] + (-lr * g)
+            data_sum += loss_row * sample_weight[i]
+            if l1 != 0.0:
+                l1_u = l1_u + lr * l1
+                for c in range(n_out):
+                    for j in range(n_features):
+                        before = coef[c, j]
+                        if before > 0:
+                            w = before - (l1_u + l1_q[c, j])
+                            w = w if w > 0 else 0.0
+                        elif before < 0:
+                            w = before + (l1_u - l1_q[c, j])
+                            w = w if w < 0 else 0.0
+                        else:
+                            w = before
+                        coef[c, j] = w
+                        l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
+            if average > 0 and average <= t:
+                kk = t - average + 1.0
+                for c in range(n_out):
+                    for j in range(n_features):
+                        avg_coef[c, j] = avg_coef[c, j] + (coef[c, j] - avg_coef[c, j]) / kk
+                    avg_intercept[c] = avg_intercept[c] + (intercept[c] - avg_intercept[c]) / kk
+            t = t + 1.0
+    return t, l1_u, data_sum, penalty_sum
