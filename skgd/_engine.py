@@ -2,8 +2,8 @@
 
 :class:`Engine` runs one epoch over a given index order (:meth:`Engine.run_epoch`);
 :func:`train` repeats epochs and applies the stopping rules. The epoch is the
-unit a compiled kernel can replace: it receives the same state, data and
-order and must leave the same numbers behind.
+unit a compiled kernel replaces (``skgd._compiled`` decides where): it
+receives the same state, data and order and leaves the same numbers behind.
 
 Per batch ``b`` of ``B`` rows out of ``n`` training rows with weights ``w``
 summing to ``W``, the step follows
