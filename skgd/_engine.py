@@ -71,6 +71,7 @@ class Engine:
         self._l2 = objective.alpha * penalty.l2_weight if active else 0.0
         self._l1 = objective.alpha * penalty.l1_weight if active else 0.0
         self._compiled = _compiled.applies(self)
+        self._passive_aggressive = isinstance(schedule, PassiveAggressive)
 
     def init_state(self, coef, intercept, rng):
         """A fresh state starting from ``coef`` and ``intercept`` (not copied)."""
@@ -137,7 +138,7 @@ class Engine:
         obj = self.objective
         coef, intercept = state.coef, state.intercept
         lr = self.schedule.rate(state.t, state.sched_state)
-        if isinstance(self.schedule, PassiveAggressive):
+        if self._passive_aggressive:
             values, grad_coef, grad_intercept = self._pa_gradient(
                 coef, intercept, Xb, Yb, scale, lr
             )
