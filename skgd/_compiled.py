@@ -1,7 +1,9 @@
 """When the compiled epoch applies, and the integer codes it uses.
 
 The compiled kernel (``skgd._fast``, built from ``_fast.pyx``) covers
-per-sample plain SGD for the built-in margin losses, every built-in penalty,
+per-sample plain SGD for every built-in loss but the passive-aggressive
+schedules' (margin losses one-vs-rest, softmax, multiclass hinge), every
+built-in penalty,
 the "constant", "optimal", "invscaling" and "adaptive" schedules and
 averaging, on dense float32/float64 data. Anything else, and any
 installation where the extension did not build, runs the NumPy engine, which
@@ -16,6 +18,8 @@ from skgd.losses import (
     Huber,
     LogLoss,
     ModifiedHuber,
+    MulticlassHinge,
+    Softmax,
     SquaredEpsilonInsensitive,
     SquaredError,
     SquaredHinge,
@@ -41,6 +45,8 @@ LOSS_CODES = {
     Huber: 5,
     EpsilonInsensitive: 6,
     SquaredEpsilonInsensitive: 7,
+    Softmax: 8,
+    MulticlassHinge: 9,
 }
 SCHEDULE_CODES = {Constant: 0, Adaptive: 0, Optimal: 1, InvScaling: 2}
 
@@ -48,6 +54,8 @@ SCHEDULE_CODES = {Constant: 0, Adaptive: 0, Optimal: 1, InvScaling: 2}
 def _loss_parameter(loss):
     if isinstance(loss, (Hinge, SquaredHinge)):
         return float(loss.threshold)
+    if isinstance(loss, MulticlassHinge):
+        return float(loss.margin)
     return float(getattr(loss, "epsilon", 0.0))
 
 
@@ -67,7 +75,10 @@ def run_epoch(engine, state, X, Y, sample_weight, order):
     if not ENABLED or not isinstance(X, np.ndarray):
         return None
     dtype = X.dtype
-    arrays = [Y, sample_weight, state.coef, state.intercept]
+    multiclass = engine.objective.loss.multiclass
+    arrays = [sample_weight, state.coef, state.intercept]
+    if not multiclass:
+        arrays.append(Y)
     if engine.average:
         arrays += [state.avg_coef, state.avg_intercept]
     if state.l1_q is not None:
@@ -90,9 +101,13 @@ def run_epoch(engine, state, X, Y, sample_weight, order):
         t0 = 1.0 / (np.sqrt(1.0 / np.sqrt(alpha)) * alpha)
     empty2 = np.zeros((1, 1), dtype=dtype)
     empty1 = np.zeros(1, dtype=dtype)
+    n_classes = engine.objective.n_classes
     t, l1_u, data_sum, penalty_sum = _fast.sgd_epoch_dense(
         X,
-        Y,
+        empty2 if multiclass else Y,
+        np.ascontiguousarray(Y, dtype=np.intp) if multiclass else np.zeros(1, np.intp),
+        np.zeros(n_classes),  # scratch: the scores of one sample
+        np.zeros(n_classes),  # scratch: their gradient
         row_scale,
         sample_weight,
         order,

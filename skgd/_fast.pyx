@@ -1,15 +1,16 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled epoch of per-sample SGD for the built-in margin losses.
+"""Compiled epoch of per-sample SGD for the built-in losses.
 
-One pass over the rows of dense ``X`` in a given order, one update per row,
-all one-vs-rest columns at once. It performs, operation for operation, the
+One pass over the rows of dense ``X`` in a given order, one update per row:
+all one-vs-rest columns at once for the margin losses, the joint scores for
+softmax and the multiclass hinge. It performs, operation for operation, the
 steps of the NumPy engine (``skgd._engine.Engine.run_epoch``) for
 ``batch_size=1`` with plain SGD; ``skgd._compiled`` decides when it applies
 and holds the integer codes of the components.
 """
 
 from cython cimport floating
-from libc.math cimport exp, fabs, log1p, pow
+from libc.math cimport exp, fabs, log, log1p, pow
 
 # Loss codes: keep in step with skgd._compiled.LOSS_CODES.
 DEF HINGE = 0
@@ -20,6 +21,8 @@ DEF SQUARED_ERROR = 4
 DEF HUBER = 5
 DEF EPSILON_INSENSITIVE = 6
 DEF SQUARED_EPSILON_INSENSITIVE = 7
+DEF SOFTMAX = 8
+DEF MULTICLASS_HINGE = 9
 
 # Schedule codes: keep in step with skgd._compiled.SCHEDULE_CODES.
 DEF CONSTANT = 0
@@ -85,6 +88,38 @@ cdef inline void _loss_grad(
         grad[0] = 2.0 * _sign(z - y) * r
 
 
+cdef double _multiclass_loss_grad(
+    int code, double p, Py_ssize_t y, double[::1] z, double[::1] g
+) noexcept nogil:
+    """Loss of one sample and its gradient over all the scores ``z`` into ``g``."""
+    cdef Py_ssize_t j, n = z.shape[0]
+    cdef double top, total, lse, margin, loss = 0.0
+    cdef int count = 0
+    if code == SOFTMAX:
+        top = z[0]
+        for j in range(1, n):
+            if z[j] > top:
+                top = z[j]
+        total = 0.0
+        for j in range(n):
+            total = total + exp(z[j] - top)
+        lse = top + log(total)
+        for j in range(n):
+            g[j] = exp(z[j] - lse)
+        g[y] = g[y] - 1.0
+        return lse - z[y]
+    for j in range(n):  # MULTICLASS_HINGE
+        margin = z[j] - z[y] + p
+        if j != y and margin > 0.0:
+            loss = loss + margin
+            g[j] = 1.0
+            count = count + 1
+        else:
+            g[j] = 0.0
+    g[y] = -count
+    return loss
+
+
 cdef inline double _rate(
     int code, double t, double eta0, double power_t, double alpha, double t0
 ) noexcept nogil:
@@ -98,6 +133,9 @@ cdef inline double _rate(
 def sgd_epoch_dense(
     const floating[:, :] X,
     const floating[:, ::1] Y,
+    const Py_ssize_t[::1] y_idx,
+    double[::1] scores,
+    double[::1] grads,
     const floating[::1] row_scale,
     const floating[::1] sample_weight,
     const Py_ssize_t[::1] order,
@@ -122,6 +160,11 @@ def sgd_epoch_dense(
 ):
     """One epoch; returns ``(t, l1_u, data_sum, penalty_sum)``.
 
+    Margin losses read the +1/-1 targets ``Y``; multiclass losses read the
+    class indices ``y_idx`` and use ``scores``/``grads`` (one slot per class)
+    as scratch space. With two classes a multiclass model has one row, and
+    the score of class 0 is pinned to 0.
+
     ``alpha * (l2 / 2 * |W|^2 + l1 * |W|_1)`` is the penalty (``l2`` and ``l1``
     already include ``alpha``; ``alpha`` itself is for the 'optimal' rate).
     """
@@ -131,40 +174,52 @@ def sgd_epoch_dense(
     cdef Py_ssize_t k, i, c, j
     cdef double data_sum = 0.0, penalty_sum = 0.0
     cdef double lr, z, loss, g, scale, sq, ab, w, before, kk, loss_row, grad_j
-    cdef double l2_half = 0.0
+    cdef bint penalised = l1 != 0.0 or l2 != 0.0
+    cdef bint averaging
+    cdef bint multiclass = loss_code >= SOFTMAX
+    cdef Py_ssize_t pinned = 1 if multiclass and n_out == 1 else 0
     with nogil:
         for k in range(n_rows):
             i = order[k]
-            if l1 != 0.0 or l2 != 0.0:
-                # The penalty at the weights before this step.
-                sq = 0.0
-                ab = 0.0
-                for c in range(n_out):
-                    for j in range(n_features):
-                        w = coef[c, j]
-                        sq = sq + w * w
-                        ab = ab + fabs(w)
-                penalty_sum += (0.5 * l2 * sq) + l1 * ab
             lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
             scale = row_scale[i]
+            if l1 != 0.0:
+                l1_u = l1_u + lr * l1
+            averaging = average > 0 and average <= t
+            kk = t - average + 1.0
             loss_row = 0.0
+            sq = 0.0
+            ab = 0.0
             for c in range(n_out):
                 z = intercept[c]
                 for j in range(n_features):
                     z = z + X[i, j] * coef[c, j]
-                _loss_grad(loss_code, loss_param, Y[i, c], z, &loss, &g)
-                loss_row += loss
-                g = g * scale
+                if multiclass:
+                    scores[c + pinned] = z
+                else:
+                    _loss_grad(loss_code, loss_param, Y[i, c], z, &loss, &g)
+                    loss_row += loss
+                    grads[c] = g
+            if multiclass:
+                if pinned:
+                    scores[0] = 0.0
+                loss_row = _multiclass_loss_grad(
+                    loss_code, loss_param, y_idx[i], scores, grads
+                )
+            for c in range(n_out):
+                g = grads[c + pinned] * scale
+                # One pass per column: the penalty at the weights before the
+                # step, the step, the L1 truncation and the running average.
+                # Each coordinate's operations are independent of the others,
+                # so this is the NumPy engine's sequence of whole-array steps.
                 for j in range(n_features):
-                    grad_j = g * X[i, j] + l2 * coef[c, j]
-                    coef[c, j] = coef[c, j] + (-lr * grad_j)
-                if fit_intercept:
-                    intercept[c] = intercept[c] + (-lr * g)
-            data_sum += loss_row * sample_weight[i]
-            if l1 != 0.0:
-                l1_u = l1_u + lr * l1
-                for c in range(n_out):
-                    for j in range(n_features):
+                    w = coef[c, j]
+                    if penalised:
+                        sq = sq + w * w
+                        ab = ab + fabs(w)
+                    grad_j = g * X[i, j] + l2 * w
+                    coef[c, j] = w + (-lr * grad_j)
+                    if l1 != 0.0:
                         before = coef[c, j]
                         if before > 0:
                             w = before - (l1_u + l1_q[c, j])
@@ -176,11 +231,14 @@ def sgd_epoch_dense(
                             w = before
                         coef[c, j] = w
                         l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
-            if average > 0 and average <= t:
-                kk = t - average + 1.0
-                for c in range(n_out):
-                    for j in range(n_features):
+                    if averaging:
                         avg_coef[c, j] = avg_coef[c, j] + (coef[c, j] - avg_coef[c, j]) / kk
+                if fit_intercept:
+                    intercept[c] = intercept[c] + (-lr * g)
+                if averaging:
                     avg_intercept[c] = avg_intercept[c] + (intercept[c] - avg_intercept[c]) / kk
+            if penalised:
+                penalty_sum += (0.5 * l2 * sq) + l1 * ab
+            data_sum += loss_row * sample_weight[i]
             t = t + 1.0
     return t, l1_u, data_sum, penalty_sum

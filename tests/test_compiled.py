@@ -9,8 +9,10 @@ import pytest
 from skgd import GDClassifier, _compiled
 from skgd._engine import Engine
 
-# Every margin loss the kernel implements (perceptron is the hinge at 0).
+# Every loss the kernel implements (perceptron is the hinge at threshold 0).
 LOSSES = [
+    "softmax",
+    "multiclass_hinge",
     "hinge",
     "squared_hinge",
     "log_loss",
@@ -139,5 +141,5 @@ def test_compiled_path_is_chosen_only_where_it_applies():
     assert _compiled.applies(engine()) == built
     assert not _compiled.applies(engine(batch_size=8))
     assert not _compiled.applies(engine(optimizer=Adam()))
-    assert not _compiled.applies(engine(loss=Softmax()))
+    assert _compiled.applies(engine(loss=Softmax())) == built
     assert not _compiled.applies(engine(schedule=PassiveAggressive()))
