@@ -107,7 +107,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order):
         empty2 if multiclass else Y,
         np.ascontiguousarray(Y, dtype=np.intp) if multiclass else np.zeros(1, np.intp),
         np.zeros(n_classes),  # scratch: the scores of one sample
-        np.zeros(n_classes),  # scratch: their gradient
+        np.zeros(2 * n_classes),  # scratch: their gradient, then the raw dots
         row_scale,
         sample_weight,
         order,
