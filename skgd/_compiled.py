@@ -1,11 +1,10 @@
 """When the compiled epoch applies, and the integer codes it uses.
 
 The compiled kernel (``skgd._fast``, built from ``_fast.pyx``) covers
-per-sample plain SGD for every built-in loss but the passive-aggressive
-schedules' (margin losses one-vs-rest, softmax, multiclass hinge), every
-built-in penalty,
-the "constant", "optimal", "invscaling" and "adaptive" schedules and
-averaging, on dense float32/float64 data. Anything else, and any
+per-sample plain SGD for every built-in loss (margin losses one-vs-rest,
+softmax, multiclass hinge), every built-in penalty, the "constant",
+"optimal", "invscaling" and "adaptive" schedules (not the passive-aggressive
+ones) and averaging, on dense float32/float64 data. Anything else, and any
 installation where the extension did not build, runs the NumPy engine, which
 gives the same numbers.
 """
