@@ -109,9 +109,14 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         Epsilon of the ``"huber"``, ``"epsilon_insensitive"`` and
         ``"squared_epsilon_insensitive"`` losses.
     n_jobs : int or None, default=None
-        Accepted for compatibility with SGDClassifier. The one-vs-rest problems
-        are not fitted by separate jobs: they are trained together, one
-        vectorised step for all classes.
+        Threads for the one-vs-rest columns of a multiclass model with a
+        binary loss, as in SGDClassifier (None means 1 unless in a
+        :func:`joblib.parallel_backend` context, -1 means all cores). The
+        columns are split into groups trained side by side by the compiled
+        epoch; the result is bit for bit the same for every ``n_jobs``.
+        Softmax, the multiclass hinge and epochs run by the NumPy engine
+        (large dense batches, user-defined components) use one thread, and
+        BLAS's own threads where they multiply matrices.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the validation split.
     learning_rate : {"optimal", "constant", "invscaling", "adaptive", "pa1", \
@@ -446,7 +451,14 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         _, _, optimizer, schedule = self._components()
         objective = self._objective(n_classes)
         batch_size = None if self.batch_size == "full" else int(self.batch_size)
-        return Engine(objective, optimizer, schedule, batch_size, int(self.average))
+        return Engine(
+            objective,
+            optimizer,
+            schedule,
+            batch_size,
+            int(self.average),
+            self.n_jobs,
+        )
 
     def _run(self, X, y_idx, weights, *, max_epochs, rows, validation):
         """Train the live state and publish the fitted attributes."""

@@ -1,15 +1,31 @@
-"""When the compiled epoch applies, and the integer codes it uses.
+"""When a compiled epoch applies, how it is called, and the codes it uses.
 
-The compiled kernel (``skgd._fast``, built from ``_fast.pyx``) covers
-per-sample plain SGD for every built-in loss (margin losses one-vs-rest,
-softmax, multiclass hinge), every built-in penalty, the "constant",
-"optimal", "invscaling" and "adaptive" schedules (not the passive-aggressive
-ones) and averaging, on dense float32/float64 data. Anything else, and any
-installation where the extension did not build, runs the NumPy engine, which
-gives the same numbers.
+The compiled kernels (``skgd._fast``, built from ``_fast.pyx``) cover every
+built-in loss (margin losses one-vs-rest, softmax, multiclass hinge), every
+built-in penalty and optimizer, the "constant", "optimal", "invscaling" and
+"adaptive" schedules (not the passive-aggressive ones) and averaging, on
+float32/float64 data:
+
+* dense ``X``, batch 1, plain SGD: ``sgd_epoch_dense``;
+* dense ``X``, batches up to :data:`DENSE_MAX_BATCH` rows, and CSR ``X``
+  at any batch size: ``minibatch_epoch``.
+
+Larger dense batches stay with the NumPy engine, whose BLAS matrix products
+are faster there, and so does anything else (user-defined components, other
+sparse formats, an installation where the extension did not build). Both
+paths give the same numbers.
+
+With ``n_jobs > 1``, the columns of a one-vs-rest model are split into
+groups that train in parallel threads (the kernels release the GIL). Each
+column's arithmetic does not depend on the others, and the kernels keep
+their sums per column, so the model and its loss curve are bit for bit the
+same for every ``n_jobs``.
 """
 
 import numpy as np
+import scipy.sparse as sp
+from joblib import effective_n_jobs
+from sklearn.utils.parallel import Parallel, delayed
 
 from skgd.losses import (
     EpsilonInsensitive,
@@ -23,7 +39,7 @@ from skgd.losses import (
     SquaredError,
     SquaredHinge,
 )
-from skgd.optimizers import SGD
+from skgd.optimizers import SGD, AdaGrad, Adam, Momentum, Nesterov, RMSProp
 from skgd.schedules import Adaptive, Constant, InvScaling, Optimal
 
 try:
@@ -33,6 +49,10 @@ except ImportError:  # pragma: no cover - exercised by the fallback test
 
 #: Set to False to force the NumPy engine (tests compare the two).
 ENABLED = True
+
+#: Largest dense batch the compiled kernel takes; above it the NumPy engine's
+#: matrix products win (measured with ``benchmarks/bench.py``).
+DENSE_MAX_BATCH = 64
 
 # Codes shared with _fast.pyx (its DEF constants): change both together.
 LOSS_CODES = {
@@ -48,6 +68,7 @@ LOSS_CODES = {
     MulticlassHinge: 9,
 }
 SCHEDULE_CODES = {Constant: 0, Adaptive: 0, Optimal: 1, InvScaling: 2}
+OPTIMIZER_CODES = {SGD: 0, Momentum: 1, Nesterov: 2, AdaGrad: 3, RMSProp: 4, Adam: 5}
 
 
 def _loss_parameter(loss):
@@ -59,19 +80,69 @@ def _loss_parameter(loss):
 
 
 def applies(engine):
-    """True if the compiled epoch can run this engine's components."""
+    """True if a compiled kernel can run this engine's components.
+
+    Whether it does for given data is decided per epoch by :func:`run_epoch`.
+    """
     return (
         _fast is not None
-        and engine.batch_size == 1
-        and type(engine.optimizer) is SGD
+        and type(engine.optimizer) in OPTIMIZER_CODES
         and type(engine.objective.loss) in LOSS_CODES
         and type(engine.schedule) in SCHEDULE_CODES
     )
 
 
-def run_epoch(engine, state, X, Y, sample_weight, order):
-    """The compiled epoch, or None when the data or state do not fit it."""
-    if not ENABLED or not isinstance(X, np.ndarray):
+def _kernel(engine, X, n_rows):
+    """The kernel for this data and batch size, or None for the NumPy engine."""
+    batch = n_rows if engine.batch_size is None else min(engine.batch_size, n_rows)
+    if isinstance(X, np.ndarray):
+        if batch == 1 and type(engine.optimizer) is SGD:
+            return _fast.sgd_epoch_dense
+        return _fast.minibatch_epoch if batch <= DENSE_MAX_BATCH else None
+    if sp.issparse(X) and X.format == "csr":
+        return _fast.minibatch_epoch
+    return None
+
+
+def _optimizer_arrays(engine, state):
+    """The optimizer's state as (s1, s2, s1_b, s2_b, count) for the kernel."""
+    opt_state = state.opt_state
+    slots = {
+        Momentum: ("velocity", None),
+        Nesterov: ("velocity", None),
+        AdaGrad: ("sum_sq", None),
+        RMSProp: ("mean_sq", None),
+        Adam: ("m", "v"),
+    }.get(type(engine.optimizer), (None, None))
+    arrays = []
+    for key in slots:
+        if key is None:
+            # Not read by this rule; placeholders of the right shape.
+            arrays.append([np.zeros_like(state.coef), np.zeros_like(state.intercept)])
+        else:
+            arrays.append(opt_state[key])
+    (s1, s1_b), (s2, s2_b) = arrays
+    return s1, s2, s1_b, s2_b, float(opt_state.get("count", 0))
+
+
+def _hyperparameters(optimizer):
+    """(p1, p2, eps) in the kernel's convention."""
+    p1 = getattr(optimizer, "momentum", getattr(optimizer, "rho", None))
+    p1 = getattr(optimizer, "beta_1", p1)
+    return (
+        float(p1 or 0.0),
+        float(getattr(optimizer, "beta_2", 0.0)),
+        float(getattr(optimizer, "epsilon", 0.0)),
+    )
+
+
+def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
+    """A compiled epoch, or None when the data or state do not fit a kernel."""
+    if not ENABLED:
+        return None
+    n = X.shape[0] if order is None else len(order)
+    kernel = _kernel(engine, X, n)
+    if kernel is None:
         return None
     dtype = X.dtype
     multiclass = engine.objective.loss.multiclass
@@ -86,7 +157,6 @@ def run_epoch(engine, state, X, Y, sample_weight, order):
         a.dtype != dtype or not a.flags.c_contiguous for a in arrays
     ):
         return None
-    n = X.shape[0] if order is None else len(order)
     order = np.arange(n, dtype=np.intp) if order is None else order.astype(np.intp)
     total_weight = float(sample_weight[order].sum())
     row_scale = sample_weight * np.asarray(n / total_weight, dtype=dtype)
@@ -98,36 +168,98 @@ def run_epoch(engine, state, X, Y, sample_weight, order):
     if isinstance(schedule, Optimal):
         alpha = schedule.alpha
         t0 = 1.0 / (np.sqrt(1.0 / np.sqrt(alpha)) * alpha)
-    empty2 = np.zeros((1, 1), dtype=dtype)
-    empty1 = np.zeros(1, dtype=dtype)
-    n_classes = engine.objective.n_classes
-    t, l1_u, data_sum, penalty_sum = _fast.sgd_epoch_dense(
-        X,
-        empty2 if multiclass else Y,
-        np.ascontiguousarray(Y, dtype=np.intp) if multiclass else np.zeros(1, np.intp),
-        np.zeros(n_classes),  # scratch: the scores of one sample
-        np.zeros(2 * n_classes),  # scratch: their gradient, then the raw dots
-        row_scale,
-        sample_weight,
-        order,
-        state.coef,
-        state.intercept,
-        LOSS_CODES[type(engine.objective.loss)],
-        _loss_parameter(engine.objective.loss),
-        alpha,
-        engine._l2,
-        engine._l1,
-        engine.objective.fit_intercept,
-        SCHEDULE_CODES[type(schedule)],
-        float(eta0),
-        float(getattr(schedule, "power_t", 0.0)),
-        t0,
-        float(state.t),
-        engine.average,
-        state.avg_coef if engine.average else empty2,
-        state.avg_intercept if engine.average else empty1,
-        float(state.l1_u),
-        state.l1_q if state.l1_q is not None else empty2,
+    n_out = state.coef.shape[0]
+    common = dict(
+        y_idx=np.asarray(Y, dtype=np.intp) if multiclass else np.zeros(1, np.intp),
+        row_scale=row_scale,
+        sample_weight=sample_weight,
+        order=order,
+        loss_code=LOSS_CODES[type(engine.objective.loss)],
+        loss_param=_loss_parameter(engine.objective.loss),
+        alpha=alpha,
+        l2=engine._l2,
+        l1=engine._l1,
+        fit_intercept=engine.objective.fit_intercept,
+        schedule_code=SCHEDULE_CODES[type(schedule)],
+        eta0=float(eta0),
+        power_t=float(getattr(schedule, "power_t", 0.0)),
+        t0=t0,
+        t=float(state.t),
+        average=engine.average,
+        l1_u=0.0,
     )
-    state.t, state.l1_u = t, l1_u
-    return data_sum / total_weight + penalty_sum / n
+    empty2 = np.zeros((1, 1), dtype=dtype)
+    Y = empty2 if multiclass else Y
+    minibatch = kernel is _fast.minibatch_epoch
+    adaptive = minibatch and type(engine.optimizer) in (AdaGrad, RMSProp, Adam)
+    if adaptive and engine._l1 and np.ndim(state.l1_u) == 0:
+        # Adaptive rules owe each coordinate its own truncation.
+        state.l1_u = np.full(state.coef.shape, state.l1_u, dtype=dtype)
+    if not adaptive:
+        common["l1_u"] = float(state.l1_u)
+    if minibatch:
+        s1, s2, s1_b, s2_b, count = _optimizer_arrays(engine, state)
+        p1, p2, eps = _hyperparameters(engine.optimizer)
+        if sp.issparse(X):
+            dense, data, indices, indptr = empty2, X.data, X.indices, X.indptr
+        else:
+            dense, data = X, np.zeros(1, dtype)
+            indices = indptr = np.zeros(1, np.int32)
+        common.update(
+            X=dense,
+            X_data=data,
+            X_indices=indices,
+            X_indptr=indptr,
+            sparse=sp.issparse(X),
+            batch_size=n if engine.batch_size is None else engine.batch_size,
+            opt_code=OPTIMIZER_CODES[type(engine.optimizer)],
+            p1=p1,
+            p2=p2,
+            eps=eps,
+            opt_count=count,
+        )
+    else:
+        common.update(X=X)
+
+    def columns(c0, c1):
+        """The kernel's arguments for output columns c0:c1 (views, no copies)."""
+        args = dict(
+            common,
+            Y=Y if multiclass else Y[:, c0:c1],
+            coef=state.coef[c0:c1],
+            intercept=state.intercept[c0:c1],
+            avg_coef=state.avg_coef[c0:c1] if engine.average else empty2,
+            avg_intercept=(
+                state.avg_intercept[c0:c1] if engine.average else np.zeros(1, dtype)
+            ),
+            l1_q=state.l1_q[c0:c1] if state.l1_q is not None else empty2,
+            data_sums=np.zeros(c1 - c0),
+            penalty_sums=np.zeros(c1 - c0),
+        )
+        if minibatch:
+            args.update(
+                s1=s1[c0:c1],
+                s2=s2[c0:c1],
+                s1_b=s1_b[c0:c1],
+                s2_b=s2_b[c0:c1],
+                l1_u_coord=(state.l1_u[c0:c1] if adaptive and engine._l1 else empty2),
+            )
+        return args
+
+    n_groups = 1 if multiclass else min(effective_n_jobs(n_jobs), n_out)
+    bounds = np.linspace(0, n_out, n_groups + 1).astype(int)
+    calls = [columns(c0, c1) for c0, c1 in zip(bounds[:-1], bounds[1:])]
+    if n_groups == 1:
+        results = [kernel(**calls[0])]
+    else:
+        results = Parallel(n_jobs=n_groups, backend="threading")(
+            delayed(kernel)(**args) for args in calls
+        )
+    state.t = results[0][0]
+    if not adaptive:
+        state.l1_u = results[0][1]
+    if minibatch and isinstance(engine.optimizer, Adam):
+        state.opt_state["count"] = int(results[0][2])
+    data_sum = np.concatenate([args["data_sums"] for args in calls]).sum()
+    penalty_sum = np.concatenate([args["penalty_sums"] for args in calls]).sum()
+    return float(data_sum) / total_weight + float(penalty_sum) / n

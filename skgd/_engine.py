@@ -58,14 +58,19 @@ class Engine:
         Rows per step; None is the full batch.
     average : int
         Averaging starts at update ``average`` (0: no averaging).
+    n_jobs : int or None
+        Threads for the one-vs-rest columns of the compiled epoch.
     """
 
-    def __init__(self, objective, optimizer, schedule, batch_size, average=0):
+    def __init__(
+        self, objective, optimizer, schedule, batch_size, average=0, n_jobs=None
+    ):
         self.objective = objective
         self.optimizer = optimizer
         self.schedule = schedule
         self.batch_size = batch_size
         self.average = int(average)
+        self.n_jobs = n_jobs
         penalty = objective.penalty
         active = penalty is not None and objective.alpha > 0
         self._l2 = objective.alpha * penalty.l2_weight if active else 0.0
@@ -107,7 +112,9 @@ class Engine:
         the penalty at those points.
         """
         if self._compiled:
-            objective = _compiled.run_epoch(self, state, X, Y, sample_weight, order)
+            objective = _compiled.run_epoch(
+                self, state, X, Y, sample_weight, order, self.n_jobs
+            )
             if objective is not None:
                 return objective
         n = X.shape[0] if order is None else len(order)

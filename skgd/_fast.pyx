@@ -1,16 +1,27 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled epoch of per-sample SGD for the built-in losses.
+"""Compiled epochs for the built-in components.
 
-One pass over the rows of dense ``X`` in a given order, one update per row:
-all one-vs-rest columns at once for the margin losses, the joint scores for
-softmax and the multiclass hinge. It performs, operation for operation, the
-steps of the NumPy engine (``skgd._engine.Engine.run_epoch``) for
-``batch_size=1`` with plain SGD; ``skgd._compiled`` decides when it applies
-and holds the integer codes of the components.
+Two kernels, each one pass over the rows of ``X`` in a given order:
+
+* ``sgd_epoch_dense``: one plain-SGD update per row of dense ``X``, with the
+  L2 decay kept as a scale factor (the fastest form of batch-1 SGD);
+* ``minibatch_epoch``: batches of any size on dense or CSR ``X``, the
+  gradient accumulated row by row, then one step of any built-in optimizer.
+
+Both take all one-vs-rest columns at once for the margin losses (and the
+joint scores for softmax and the multiclass hinge) and perform the steps of
+the NumPy engine (``skgd._engine.Engine.run_epoch``) in the same order.
+Their sums of loss and penalty are kept per output column, so that a call on
+a subset of the columns gives the same numbers as the call on all of them
+(``skgd._compiled`` runs column subsets in parallel threads, decides when a
+kernel applies and holds the integer codes of the components).
 """
 
 from cython cimport floating
-from libc.math cimport exp, fabs, log, log1p, pow
+import numpy as np
+
+from libc.math cimport exp, fabs, log, log1p, pow, sqrt
+from libc.string cimport memset
 from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
 # Loss codes: keep in step with skgd._compiled.LOSS_CODES.
@@ -29,6 +40,18 @@ DEF MULTICLASS_HINGE = 9
 DEF CONSTANT = 0
 DEF OPTIMAL = 1
 DEF INVSCALING = 2
+
+# Optimizer codes: keep in step with skgd._compiled.OPTIMIZER_CODES.
+DEF SGD = 0
+DEF MOMENTUM = 1
+DEF NESTEROV = 2
+DEF ADAGRAD = 3
+DEF RMSPROP = 4
+DEF ADAM = 5
+
+ctypedef fused index_t:
+    int
+    long
 
 
 cdef inline double _log1pexp(double x) noexcept nogil:
@@ -90,10 +113,10 @@ cdef inline void _loss_grad(
 
 
 cdef double _multiclass_loss_grad(
-    int code, double p, Py_ssize_t y, double[::1] z, double[::1] g
+    int code, double p, Py_ssize_t y, const double *z, Py_ssize_t n, double *g
 ) noexcept nogil:
-    """Loss of one sample and its gradient over all the scores ``z`` into ``g``."""
-    cdef Py_ssize_t j, n = z.shape[0]
+    """Loss of one sample and its gradient over its ``n`` scores ``z`` into ``g``."""
+    cdef Py_ssize_t j
     cdef double top, total, lse, margin, loss = 0.0
     cdef int count = 0
     if code == SOFTMAX:
@@ -149,12 +172,109 @@ cdef inline double _rate(
     return eta0
 
 
+
+
+cdef inline double _row_loss(
+    int code,
+    double p,
+    Py_ssize_t n_out,
+    Py_ssize_t pinned,
+    const floating[:, :] Y,
+    const Py_ssize_t[::1] y_idx,
+    Py_ssize_t i,
+    double *scores,
+    double *grads,
+    double w,
+    double[::1] data_sums,
+) noexcept nogil:
+    """dLoss/dz of row ``i`` into ``grads`` from its ``scores``; adds w * loss.
+
+    Margin losses: one score and one gradient per column, losses summed per
+    column. Multiclass losses: ``pinned`` leading slot for the class-0 score
+    of a two-class model (held at 0), the loss summed in ``data_sums[0]``.
+    """
+    cdef Py_ssize_t c
+    cdef double loss, g
+    if code >= SOFTMAX:
+        if pinned:
+            scores[0] = 0.0
+        data_sums[0] += w * _multiclass_loss_grad(
+            code, p, y_idx[i], scores, n_out + pinned, grads
+        )
+        return 0.0
+    for c in range(n_out):
+        _loss_grad(code, p, Y[i, c], scores[c], &loss, &g)
+        data_sums[c] += loss * w
+        grads[c] = g
+    return 0.0
+
+
+cdef inline double _truncate(double before, double u, double q) noexcept nogil:
+    """Cumulative L1 truncation (Tsuruoka et al. 2009) of one coordinate.
+
+    ``u`` is the total truncation owed so far and ``q`` what this coordinate
+    has paid; the weight moves towards 0 by the difference, never past it.
+    """
+    cdef double w
+    if before > 0:
+        w = before - (u + q)
+        return w if w > 0 else 0.0
+    if before < 0:
+        w = before + (u - q)
+        return w if w < 0 else 0.0
+    return before
+
+
+cdef inline double _optimizer_step(
+    int code,
+    double g,
+    double lr,
+    double p1,
+    double p2,
+    double eps,
+    double m_corr,
+    double v_corr,
+    floating *s1,
+    floating *s2,
+    double *precond,
+) noexcept nogil:
+    """The step of one coordinate with gradient ``g``; updates its state.
+
+    The same arithmetic as ``skgd.optimizers`` (momentum/rho/beta_1 is
+    ``p1``, beta_2 is ``p2``); ``precond`` receives the per-coordinate factor
+    on ``lr`` of the adaptive rules, which scales their L1 truncation.
+    """
+    cdef double root
+    if code == SGD:
+        return -lr * g
+    if code == MOMENTUM:
+        s1[0] = p1 * s1[0] - lr * g
+        return s1[0]
+    if code == NESTEROV:
+        s1[0] = p1 * s1[0] - lr * g
+        return p1 * s1[0] - lr * g
+    if code == ADAGRAD:
+        s1[0] = s1[0] + g * g
+        root = sqrt(s1[0]) + eps
+        precond[0] = 1.0 / root
+        return -lr * g / root
+    if code == RMSPROP:
+        s1[0] = p1 * s1[0] + (1.0 - p1) * g * g
+        root = sqrt(s1[0]) + eps
+        precond[0] = 1.0 / root
+        return -lr * g / root
+    # ADAM
+    s1[0] = p1 * s1[0] + (1.0 - p1) * g
+    s2[0] = p2 * s2[0] + (1.0 - p2) * g * g
+    root = sqrt(s2[0] / v_corr) + eps
+    precond[0] = 1.0 / root
+    return (-lr / m_corr) * s1[0] / root
+
+
 def sgd_epoch_dense(
     const floating[:, :] X,
-    const floating[:, ::1] Y,
+    const floating[:, :] Y,
     const Py_ssize_t[::1] y_idx,
-    double[::1] scores,
-    double[::1] grads,
     const floating[::1] row_scale,
     const floating[::1] sample_weight,
     const Py_ssize_t[::1] order,
@@ -176,28 +296,27 @@ def sgd_epoch_dense(
     floating[::1] avg_intercept,
     double l1_u,
     floating[:, ::1] l1_q,
+    double[::1] data_sums,
+    double[::1] penalty_sums,
 ):
-    """One epoch; returns ``(t, l1_u, data_sum, penalty_sum)``.
+    """Per-sample plain SGD on dense ``X``; returns ``(t, l1_u)``.
 
     Margin losses read the +1/-1 targets ``Y``; multiclass losses read the
-    class indices ``y_idx`` and use ``scores``/``grads`` (one slot per class)
-    as scratch space. With two classes a multiclass model has one row, and
-    the score of class 0 is pinned to 0.
+    class indices ``y_idx``. With two classes a multiclass model has one row,
+    and the score of class 0 is pinned to 0. The weighted loss and the
+    penalty are added to ``data_sums`` and ``penalty_sums`` (per column).
 
-    ``alpha * (l2 / 2 * |W|^2 + l1 * |W|_1)`` is the penalty (``l2`` and ``l1``
-    already include ``alpha``; ``alpha`` itself is for the 'optimal' rate).
+    ``l2 / 2 * |W|^2 + l1 * |W|_1`` is the penalty (``l2`` and ``l1`` include
+    ``alpha``; ``alpha`` itself is for the 'optimal' rate).
     """
     cdef Py_ssize_t n_rows = order.shape[0]
     cdef Py_ssize_t n_out = coef.shape[0]
     cdef Py_ssize_t n_features = coef.shape[1]
     cdef Py_ssize_t k, i, c, j
-    cdef double data_sum = 0.0, penalty_sum = 0.0
-    cdef double lr, z, loss, g, scale, sq, ab, w, before, kk, loss_row, grad_j
-    cdef double dot, xsq, a
+    cdef double lr, g, scale, w, before, kk, a
     cdef bint penalised = l1 != 0.0 or l2 != 0.0
     cdef bint averaging
-    cdef bint multiclass = loss_code >= SOFTMAX
-    cdef Py_ssize_t pinned = 1 if multiclass and n_out == 1 else 0
+    cdef Py_ssize_t pinned = 1 if loss_code >= SOFTMAX and n_out == 1 else 0
     # Without L1 and averaging, the weights are kept as wscale * coef: the L2
     # decay of a step is one multiplication of wscale, a row whose loss has a
     # zero slope costs no pass over the weights, and the squared norm that the
@@ -206,12 +325,22 @@ def sgd_epoch_dense(
     cdef bint scaled = l1 == 0.0 and average == 0
     cdef int nf = <int> n_features
     cdef int incx = <int> (X.strides[1] // sizeof(floating))
-    cdef double wscale = 1.0, vsq = 0.0
-    if scaled:
-        for c in range(n_out):
-            for j in range(n_features):
-                vsq = vsq + coef[c, j] * coef[c, j]
+    cdef double wscale = 1.0
+    cdef double[::1] scores_ = np.zeros(n_out + 1)
+    cdef double[::1] grads_ = np.zeros(n_out + 1)
+    cdef double[::1] dots_ = np.zeros(n_out)
+    cdef double[::1] vsq_ = np.zeros(n_out)  # per column |coef|^2 (scaled)
+    cdef double[::1] sq_ = np.zeros(n_out)
+    cdef double[::1] ab_ = np.zeros(n_out)
+    cdef double *scores = &scores_[0]
+    cdef double *grads = &grads_[0]
+    cdef double *dots = &dots_[0]
+    cdef double *vsq = &vsq_[0]
     with nogil:
+        if scaled:
+            for c in range(n_out):
+                for j in range(n_features):
+                    vsq[c] += coef[c, j] * coef[c, j]
         for k in range(n_rows):
             i = order[k]
             lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
@@ -220,53 +349,42 @@ def sgd_epoch_dense(
                 l1_u = l1_u + lr * l1
             averaging = average > 0 and average <= t
             kk = t - average + 1.0
-            loss_row = 0.0
             for c in range(n_out):
-                dot = _dot(nf, &X[i, 0], incx, &coef[c, 0])
-                grads[n_out + pinned + c] = dot  # kept for the norm update
-                z = wscale * dot + intercept[c]
-                if multiclass:
-                    scores[c + pinned] = z
-                else:
-                    _loss_grad(loss_code, loss_param, Y[i, c], z, &loss, &g)
-                    loss_row += loss
-                    grads[c] = g
-            if multiclass:
-                if pinned:
-                    scores[0] = 0.0
-                loss_row = _multiclass_loss_grad(
-                    loss_code, loss_param, y_idx[i], scores, grads
-                )
-            data_sum += loss_row * sample_weight[i]
+                dots[c] = _dot(nf, &X[i, 0], incx, &coef[c, 0])
+                scores[c + pinned] = wscale * dots[c] + intercept[c]
+            _row_loss(
+                loss_code, loss_param, n_out, pinned, Y, y_idx, i,
+                scores, grads, sample_weight[i], data_sums,
+            )
             if scaled:
                 if l2 != 0.0:
-                    penalty_sum += 0.5 * l2 * (wscale * wscale * vsq)
+                    for c in range(n_out):
+                        penalty_sums[c] += 0.5 * l2 * (wscale * wscale * vsq[c])
                     wscale = wscale * (1.0 - lr * l2)
                     if fabs(wscale) < 1e-9:
                         # Fold the scale into the weights before it underflows.
                         for c in range(n_out):
                             for j in range(n_features):
                                 coef[c, j] = coef[c, j] * wscale
-                        vsq = vsq * wscale * wscale
-                        for c in range(n_out):
-                            grads[n_out + pinned + c] = grads[n_out + pinned + c] * wscale
+                            vsq[c] = vsq[c] * wscale * wscale
+                            dots[c] = dots[c] * wscale
                         wscale = 1.0
                 for c in range(n_out):
                     g = grads[c + pinned] * scale
                     if g != 0.0:
                         a = -lr * g / wscale
                         _axpy(nf, a, &X[i, 0], incx, &coef[c, 0])
-                        xsq = _dot(nf, &X[i, 0], incx, <floating *> &X[i, 0])
-                        dot = grads[n_out + pinned + c]
-                        vsq = vsq + 2.0 * a * dot + a * a * xsq
+                        vsq[c] += 2.0 * a * dots[c] + a * a * _dot(
+                            nf, &X[i, 0], incx, <floating *> &X[i, 0]
+                        )
                     if fit_intercept:
                         intercept[c] = intercept[c] + (-lr * g)
                 t = t + 1.0
                 continue
-            sq = 0.0
-            ab = 0.0
             for c in range(n_out):
                 g = grads[c + pinned] * scale
+                sq_[c] = 0.0
+                ab_[c] = 0.0
                 # One pass per row: the penalty at the weights before the
                 # step, the step, the L1 truncation and the running average.
                 # Each coordinate's operations are independent of the others,
@@ -274,20 +392,12 @@ def sgd_epoch_dense(
                 for j in range(n_features):
                     w = coef[c, j]
                     if penalised:
-                        sq = sq + w * w
-                        ab = ab + fabs(w)
-                    grad_j = g * X[i, j] + l2 * w
-                    coef[c, j] = w + (-lr * grad_j)
+                        sq_[c] += w * w
+                        ab_[c] += fabs(w)
+                    coef[c, j] = w + (-lr * (g * X[i, j] + l2 * w))
                     if l1 != 0.0:
                         before = coef[c, j]
-                        if before > 0:
-                            w = before - (l1_u + l1_q[c, j])
-                            w = w if w > 0 else 0.0
-                        elif before < 0:
-                            w = before + (l1_u - l1_q[c, j])
-                            w = w if w < 0 else 0.0
-                        else:
-                            w = before
+                        w = _truncate(before, l1_u, l1_q[c, j])
                         coef[c, j] = w
                         l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
                     if averaging:
@@ -296,11 +406,246 @@ def sgd_epoch_dense(
                     intercept[c] = intercept[c] + (-lr * g)
                 if averaging:
                     avg_intercept[c] = avg_intercept[c] + (intercept[c] - avg_intercept[c]) / kk
-            if penalised:
-                penalty_sum += (0.5 * l2 * sq) + l1 * ab
+                if penalised:
+                    penalty_sums[c] += (0.5 * l2 * sq_[c]) + l1 * ab_[c]
             t = t + 1.0
-    if scaled and wscale != 1.0:
-        for c in range(n_out):
-            for j in range(n_features):
-                coef[c, j] = coef[c, j] * wscale
-    return t, l1_u, data_sum, penalty_sum
+        if scaled and wscale != 1.0:
+            for c in range(n_out):
+                for j in range(n_features):
+                    coef[c, j] = coef[c, j] * wscale
+    return t, l1_u
+
+
+def minibatch_epoch(
+    const floating[:, :] X,
+    const floating[::1] X_data,
+    const index_t[::1] X_indices,
+    const index_t[::1] X_indptr,
+    bint sparse,
+    const floating[:, :] Y,
+    const Py_ssize_t[::1] y_idx,
+    const floating[::1] row_scale,
+    const floating[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t batch_size,
+    floating[:, ::1] coef,
+    floating[::1] intercept,
+    int loss_code,
+    double loss_param,
+    double alpha,
+    double l2,
+    double l1,
+    bint fit_intercept,
+    int schedule_code,
+    double eta0,
+    double power_t,
+    double t0,
+    double t,
+    int opt_code,
+    double p1,
+    double p2,
+    double eps,
+    double opt_count,
+    floating[:, ::1] s1,
+    floating[:, ::1] s2,
+    floating[::1] s1_b,
+    floating[::1] s2_b,
+    Py_ssize_t average,
+    floating[:, ::1] avg_coef,
+    floating[::1] avg_intercept,
+    double l1_u,
+    floating[:, ::1] l1_u_coord,
+    floating[:, ::1] l1_q,
+    double[::1] data_sums,
+    double[::1] penalty_sums,
+):
+    """Mini-batch steps of any built-in optimizer; returns ``(t, l1_u, count)``.
+
+    ``X`` is dense, or (``sparse``) given as the CSR arrays ``X_data``,
+    ``X_indices``, ``X_indptr``. Batches are consecutive runs of
+    ``batch_size`` entries of ``order``. Per batch: the penalty at the
+    current weights, the scaled data gradient summed row by row, then one
+    optimizer step per coordinate (``s1``, ``s2``, ``s1_b``, ``s2_b`` are the
+    optimizer's state for coef and intercept, ``opt_count`` Adam's count),
+    the L1 truncation and the running average.
+
+    Plain SGD on CSR data keeps the weights as wscale * coef and touches only
+    the columns of the batch's non-zeros: O(nnz) per batch unless averaging
+    (whose running mean moves every weight). The other optimizers move every
+    weight at every step (their velocities and moments, and the L2 term of
+    the gradient, are dense), so their steps cost O(n_outputs * n_features).
+    L1 truncation on CSR data is lazy in both cases: a column the batch does
+    not touch pays its debt when it is next touched, as in the NumPy engine.
+    """
+    cdef Py_ssize_t n_rows = order.shape[0]
+    cdef Py_ssize_t n_out = coef.shape[0]
+    cdef Py_ssize_t n_features = coef.shape[1]
+    cdef Py_ssize_t start, stop, size, k, i, c, j, p, q, n_cols
+    cdef double lr, g, w, v, old, before, kk, u, step, sq, ab, f
+    cdef double m_corr = 1.0, v_corr = 1.0, precond = 1.0
+    cdef double wscale = 1.0, dot
+    cdef bint penalised = l1 != 0.0 or l2 != 0.0
+    cdef bint averaging
+    cdef bint scaled = sparse and opt_code == SGD
+    cdef bint adaptive = opt_code >= ADAGRAD
+    cdef Py_ssize_t pinned = 1 if loss_code >= SOFTMAX and n_out == 1 else 0
+    cdef int nf = <int> n_features
+    cdef int incx = 1 if sparse else <int> (X.strides[1] // sizeof(floating))
+    cdef double[::1] scores_ = np.zeros(n_out + 1)
+    cdef double[::1] grads_ = np.zeros(n_out + 1)
+    cdef double[::1] grad_b_ = np.zeros(n_out)
+    cdef double[::1] vsq_ = np.zeros(n_out)  # scaled mode: |coef[c]|^2
+    cdef double[::1] vabs_ = np.zeros(n_out)  # scaled mode: |coef[c]|_1
+    cdef floating[:, ::1] grad = np.zeros_like(coef)
+    cdef unsigned char[::1] touched = np.zeros(n_features if sparse else 1, np.uint8)
+    cdef Py_ssize_t[::1] cols = np.zeros(n_features if sparse else 1, np.intp)
+    cdef double *scores = &scores_[0]
+    cdef double *grads = &grads_[0]
+    cdef double *grad_b = &grad_b_[0]
+    cdef double *vsq = &vsq_[0]
+    cdef double *vabs = &vabs_[0]
+    with nogil:
+        if scaled and penalised:
+            for c in range(n_out):
+                for j in range(n_features):
+                    vsq[c] += coef[c, j] * coef[c, j]
+                    vabs[c] += fabs(coef[c, j])
+        start = 0
+        while start < n_rows:
+            stop = start + batch_size if start + batch_size < n_rows else n_rows
+            size = stop - start
+            lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
+            if scaled and penalised:
+                for c in range(n_out):
+                    penalty_sums[c] += size * (
+                        0.5 * l2 * (wscale * wscale * vsq[c])
+                        + l1 * (fabs(wscale) * vabs[c])
+                    )
+            # The data gradient of the batch, row by row.
+            n_cols = 0
+            for k in range(start, stop):
+                i = order[k]
+                for c in range(n_out):
+                    if sparse:
+                        dot = 0.0
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            dot += X_data[p] * coef[c, X_indices[p]]
+                    else:
+                        dot = _dot(nf, &X[i, 0], incx, &coef[c, 0])
+                    scores[c + pinned] = wscale * dot + intercept[c]
+                _row_loss(
+                    loss_code, loss_param, n_out, pinned, Y, y_idx, i,
+                    scores, grads, sample_weight[i], data_sums,
+                )
+                f = row_scale[i] / size
+                if sparse:
+                    for p in range(X_indptr[i], X_indptr[i + 1]):
+                        j = X_indices[p]
+                        if not touched[j]:
+                            touched[j] = 1
+                            cols[n_cols] = j
+                            n_cols = n_cols + 1
+                for c in range(n_out):
+                    g = grads[c + pinned] * f
+                    if g == 0.0:
+                        continue
+                    if sparse:
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            grad[c, X_indices[p]] += g * X_data[p]
+                    else:
+                        _axpy(nf, g, &X[i, 0], incx, &grad[c, 0])
+                    if fit_intercept:
+                        grad_b[c] += g
+            # One step.
+            if opt_code == ADAM:
+                opt_count = opt_count + 1.0
+                m_corr = 1.0 - pow(p1, opt_count)
+                v_corr = 1.0 - pow(p2, opt_count)
+            if l1 != 0.0 and not adaptive:
+                l1_u = l1_u + lr * l1
+            averaging = average > 0 and average <= t
+            kk = t - average + 1.0
+            if scaled:
+                if l2 != 0.0:
+                    wscale = wscale * (1.0 - lr * l2)
+                    if fabs(wscale) < 1e-9:
+                        # Fold the scale into the weights before it underflows.
+                        for c in range(n_out):
+                            vsq[c] = 0.0
+                            vabs[c] = 0.0
+                            for j in range(n_features):
+                                coef[c, j] = coef[c, j] * wscale
+                                vsq[c] += coef[c, j] * coef[c, j]
+                                vabs[c] += fabs(coef[c, j])
+                        wscale = 1.0
+                for c in range(n_out):
+                    for q in range(n_cols):
+                        j = cols[q]
+                        old = coef[c, j]
+                        v = old - lr * grad[c, j] / wscale
+                        grad[c, j] = 0.0
+                        if l1 != 0.0:
+                            before = wscale * v
+                            w = _truncate(before, l1_u, l1_q[c, j])
+                            l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
+                            v = w / wscale
+                        coef[c, j] = v
+                        if penalised:
+                            v = coef[c, j]
+                            vsq[c] += v * v - old * old
+                            vabs[c] += fabs(v) - fabs(old)
+                if averaging:
+                    for c in range(n_out):
+                        for j in range(n_features):
+                            avg_coef[c, j] = avg_coef[c, j] + (
+                                wscale * coef[c, j] - avg_coef[c, j]
+                            ) / kk
+            else:
+                for c in range(n_out):
+                    sq = 0.0
+                    ab = 0.0
+                    for j in range(n_features):
+                        w = coef[c, j]
+                        if penalised:
+                            sq += w * w
+                            ab += fabs(w)
+                        g = grad[c, j] + l2 * w
+                        grad[c, j] = 0.0
+                        step = _optimizer_step(
+                            opt_code, g, lr, p1, p2, eps, m_corr, v_corr,
+                            &s1[c, j], &s2[c, j], &precond,
+                        )
+                        coef[c, j] = w + step
+                        if l1 != 0.0:
+                            u = l1_u
+                            if adaptive:
+                                l1_u_coord[c, j] = l1_u_coord[c, j] + lr * l1 * precond
+                                u = l1_u_coord[c, j]
+                            if not sparse or touched[j]:
+                                before = coef[c, j]
+                                w = _truncate(before, u, l1_q[c, j])
+                                coef[c, j] = w
+                                l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
+                        if averaging:
+                            avg_coef[c, j] = avg_coef[c, j] + (coef[c, j] - avg_coef[c, j]) / kk
+                    if penalised:
+                        penalty_sums[c] += size * (0.5 * l2 * sq + l1 * ab)
+            for c in range(n_out):
+                step = _optimizer_step(
+                    opt_code, grad_b[c], lr, p1, p2, eps, m_corr, v_corr,
+                    &s1_b[c], &s2_b[c], &precond,
+                )
+                grad_b[c] = 0.0
+                if fit_intercept:
+                    intercept[c] = intercept[c] + step
+                if averaging:
+                    avg_intercept[c] = avg_intercept[c] + (intercept[c] - avg_intercept[c]) / kk
+            for q in range(n_cols):
+                touched[cols[q]] = 0
+            t = t + 1.0
+            start = stop
+        if scaled and wscale != 1.0:
+            for c in range(n_out):
+                for j in range(n_features):
+                    coef[c, j] = coef[c, j] * wscale
+    return t, l1_u, opt_count

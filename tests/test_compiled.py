@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
+from conftest import _problem
 
 from skgd import GDClassifier, _compiled
 from skgd._engine import Engine
@@ -45,39 +47,82 @@ def test_ci_builds_the_extension():
         pytest.fail("skgd._fast did not build: CI must run the compiled engine")
 
 
-@requires_extension
-@pytest.mark.parametrize(
-    "loss, penalty, schedule",
-    list(itertools.product(LOSSES, PENALTIES, SCHEDULES)),
-)
-@pytest.mark.parametrize("average", [False, 7])
-def test_compiled_epoch_equals_numpy_epoch(
-    loss, penalty, schedule, average, problem, monkeypatch
-):
-    X, y = problem
-    params = dict(
-        loss=loss,
-        penalty=penalty,
-        learning_rate=schedule,
-        average=average,
-        alpha=1e-3,
-        eta0=0.01,
-        max_iter=3,
-        tol=None,
-        random_state=0,
-    )
-    w = np.linspace(0.5, 1.5, len(y))
-    monkeypatch.setattr(_compiled, "ENABLED", False)
-    reference = GDClassifier(**params).fit(X, y, sample_weight=w)
-    monkeypatch.setattr(_compiled, "ENABLED", True)
-    compiled = GDClassifier(**params).fit(X, y, sample_weight=w)
-    assert compiled._engine._compiled
-    np.testing.assert_allclose(compiled.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
+OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+BATCH_SIZES = [1, 7, 32, "full"]
+
+
+class _Spy:
+    """Stands in for skgd._fast and counts the calls of each kernel."""
+
+    def __init__(self, fast):
+        self.calls = {}
+        for name in ("sgd_epoch_dense", "minibatch_epoch"):
+            setattr(self, name, self._counted(name, getattr(fast, name)))
+
+    def _counted(self, name, kernel):
+        def call(**kwargs):
+            self.calls[name] = self.calls.get(name, 0) + 1
+            return kernel(**kwargs)
+
+        return call
+
+
+def _sparsify(X, seed=0):
+    """CSR with about half of the entries of X zeroed (so columns go untouched)."""
+    mask = np.random.default_rng(seed).random(X.shape) < 0.5
+    return sp.csr_matrix(np.where(mask, X, 0.0))
+
+
+def _assert_same_fit(compiled, reference, rtol=1e-10, atol=1e-12):
+    np.testing.assert_allclose(compiled.coef_, reference.coef_, rtol=rtol, atol=atol)
     np.testing.assert_allclose(
-        compiled.intercept_, reference.intercept_, rtol=1e-10, atol=1e-12
+        compiled.intercept_, reference.intercept_, rtol=rtol, atol=atol
     )
-    np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=1e-10)
+    np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=rtol)
     assert compiled.t_ == reference.t_
+
+
+@requires_extension
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_compiled_epoch_equals_numpy_epoch(loss, optimizer, monkeypatch):
+    """Every loss x optimizer x penalty x batch size x dense/CSR x class count.
+
+    The schedule and averaging are rotated through the cases (they only set
+    the step size and the reported weights). Each case fits with the kernel
+    and with the NumPy engine on the same shuffled orders.
+    """
+    problems = {k: _problem(k, n_samples=40, n_features=6) for k in (2, 3)}
+    spy = _Spy(_compiled._fast)
+    monkeypatch.setattr(_compiled, "_fast", spy)
+    cases = itertools.product(PENALTIES, BATCH_SIZES, [False, True], [2, 3])
+    for case, (penalty, batch_size, sparse, n_classes) in enumerate(cases):
+        X, y = problems[n_classes]
+        X = _sparsify(X) if sparse else X
+        params = dict(
+            loss=loss,
+            optimizer=optimizer,
+            penalty=penalty,
+            batch_size=batch_size,
+            learning_rate=SCHEDULES[case % 3],
+            average=[False, 5][case % 2],
+            alpha=1e-2,
+            eta0=0.05 if optimizer in ("sgd", "momentum", "nesterov") else 0.02,
+            max_iter=3,
+            tol=None,
+            random_state=case,
+        )
+        w = np.linspace(0.5, 1.5, len(y))
+        monkeypatch.setattr(_compiled, "ENABLED", False)
+        reference = GDClassifier(**params).fit(X, y, sample_weight=w)
+        monkeypatch.setattr(_compiled, "ENABLED", True)
+        before = sum(spy.calls.values())
+        compiled = GDClassifier(**params).fit(X, y, sample_weight=w)
+        assert sum(spy.calls.values()) == before + 3, params  # one call per epoch
+        try:
+            _assert_same_fit(compiled, reference)
+        except AssertionError as error:
+            raise AssertionError(f"{params}, sparse={sparse}") from error
 
 
 @requires_extension
@@ -129,6 +174,10 @@ def test_compiled_path_is_chosen_only_where_it_applies():
     from skgd.optimizers import SGD, Adam
     from skgd.schedules import Constant, PassiveAggressive
 
+    class MySGD(SGD):
+        def update(self, grads, state, lr):
+            return super().update(grads, state, 2 * lr)
+
     def engine(loss=None, optimizer=None, schedule=None, batch_size=1):
         return Engine(
             Objective(loss or Hinge(), None, 0.0, True, 2),
@@ -139,7 +188,88 @@ def test_compiled_path_is_chosen_only_where_it_applies():
 
     built = _compiled._fast is not None
     assert _compiled.applies(engine()) == built
-    assert not _compiled.applies(engine(batch_size=8))
-    assert not _compiled.applies(engine(optimizer=Adam()))
+    assert _compiled.applies(engine(optimizer=Adam(), batch_size=8)) == built
     assert _compiled.applies(engine(loss=Softmax())) == built
     assert not _compiled.applies(engine(schedule=PassiveAggressive()))
+    assert not _compiled.applies(engine(optimizer=MySGD()))
+    if not built:
+        return
+    fast = _compiled._fast
+    dense, csr = np.zeros((500, 3)), sp.csr_matrix((500, 3))
+    big = _compiled.DENSE_MAX_BATCH + 1
+    assert _compiled._kernel(engine(), dense, 500) is fast.sgd_epoch_dense
+    assert _compiled._kernel(engine(batch_size=1, optimizer=Adam()), dense, 500) is (
+        fast.minibatch_epoch
+    )
+    assert _compiled._kernel(engine(batch_size=8), dense, 500) is fast.minibatch_epoch
+    assert _compiled._kernel(engine(batch_size=big), dense, 500) is None
+    assert _compiled._kernel(engine(batch_size=None), dense, 500) is None
+    assert _compiled._kernel(engine(batch_size=None), csr, 500) is fast.minibatch_epoch
+    assert _compiled._kernel(engine(), csr.tocsc(), 500) is None
+
+
+@requires_extension
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+def test_compiled_float32_stays_float32(optimizer, sparse, monkeypatch):
+    X, y = _problem(3)
+    X = X.astype(np.float32)
+    X = _sparsify(X) if sparse else X
+    params = dict(
+        loss="log_loss",
+        optimizer=optimizer,
+        penalty="elasticnet",
+        batch_size=4,
+        learning_rate="constant",
+        eta0=0.01,
+        average=10,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    compiled, reference = _pair(params, X, y, monkeypatch)
+    assert compiled.coef_.dtype == np.float32
+    assert compiled._engine._compiled
+    # The kernel works in double and rounds on store; NumPy rounds every
+    # float32 operation: they agree to a few float32 ulps of the weights.
+    scale = np.abs(reference.coef_).max()
+    np.testing.assert_allclose(
+        compiled.coef_, reference.coef_, rtol=0, atol=1e-5 * scale
+    )
+    np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=1e-5)
+
+
+@requires_extension
+@pytest.mark.parametrize(
+    "batch_size, sparse, optimizer",
+    [(1, False, "sgd"), (7, False, "adam"), (1, True, "sgd"), (5, True, "momentum")],
+)
+def test_n_jobs_gives_bit_identical_models(batch_size, sparse, optimizer, monkeypatch):
+    X, y = _problem(5, n_samples=200, n_features=8)
+    X = _sparsify(X) if sparse else X
+    spy = _Spy(_compiled._fast)
+    monkeypatch.setattr(_compiled, "_fast", spy)
+    fits = {}
+    for n_jobs in (1, 2, 3, -1):
+        calls = sum(spy.calls.values())
+        est = GDClassifier(
+            loss="hinge",
+            penalty="elasticnet",
+            optimizer=optimizer,
+            batch_size=batch_size,
+            learning_rate="constant",
+            eta0=0.01,
+            average=10,
+            max_iter=4,
+            tol=None,
+            n_jobs=n_jobs,
+            random_state=0,
+        ).fit(X, y)
+        # 4 epochs, each split into one kernel call per thread.
+        groups = min(_compiled.effective_n_jobs(n_jobs), 5)
+        assert sum(spy.calls.values()) - calls == 4 * groups
+        fits[n_jobs] = est
+    for n_jobs in (2, 3, -1):
+        np.testing.assert_array_equal(fits[n_jobs].coef_, fits[1].coef_)
+        np.testing.assert_array_equal(fits[n_jobs].intercept_, fits[1].intercept_)
+        np.testing.assert_array_equal(fits[n_jobs].loss_curve_, fits[1].loss_curve_)
