@@ -395,10 +395,13 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
 
     def _training_weights(self, classes, y_idx, sample_weight, dtype):
         """Sample weight times class weight, one per row."""
-        class_weight = compute_class_weight(
-            self.class_weight, classes=classes, y=classes[y_idx]
-        )
-        weights = class_weight[y_idx].astype(dtype)
+        if self.class_weight is None:
+            weights = np.ones(len(y_idx), dtype=dtype)
+        else:
+            class_weight = compute_class_weight(
+                self.class_weight, classes=classes, y=classes[y_idx]
+            )
+            weights = class_weight[y_idx].astype(dtype)
         if sample_weight is not None:
             weights *= sample_weight
         if not weights.sum() > 0:

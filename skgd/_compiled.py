@@ -7,13 +7,14 @@ built-in penalty and optimizer, the "constant", "optimal", "invscaling" and
 float32/float64 data:
 
 * dense ``X``, batch 1, plain SGD: ``sgd_epoch_dense``;
-* dense ``X``, batches up to :data:`DENSE_MAX_BATCH` rows, and CSR ``X``
-  at any batch size: ``minibatch_epoch``.
+* everything else on dense or CSR ``X``: ``minibatch_epoch``. On dense data
+  it multiplies each batch with BLAS (two GEMMs), which is what the NumPy
+  engine does too, without its Python work per batch; measured with
+  ``benchmarks/bench.py``, it is as fast or faster at every batch size.
 
-Larger dense batches stay with the NumPy engine, whose BLAS matrix products
-are faster there, and so does anything else (user-defined components, other
-sparse formats, an installation where the extension did not build). Both
-paths give the same numbers.
+The NumPy engine runs anything else (user-defined components, other sparse
+formats, an installation where the extension did not build). Both paths
+give the same numbers.
 
 With ``n_jobs > 1``, the columns of a one-vs-rest model are split into
 groups that train in parallel threads (the kernels release the GIL). Each
@@ -26,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
 from sklearn.utils.parallel import Parallel, delayed
+from threadpoolctl import ThreadpoolController
 
 from skgd.losses import (
     EpsilonInsensitive,
@@ -50,9 +52,20 @@ except ImportError:  # pragma: no cover - exercised by the fallback test
 #: Set to False to force the NumPy engine (tests compare the two).
 ENABLED = True
 
-#: Largest dense batch the compiled kernel takes; above it the NumPy engine's
-#: matrix products win (measured with ``benchmarks/bench.py``).
-DENSE_MAX_BATCH = 64
+_threadpools = None  # a ThreadpoolController, made on first use (it scans)
+
+
+def _one_blas_thread():
+    """Limit BLAS to one thread while the column groups run in threads.
+
+    The groups already keep the cores busy; BLAS threads on top of them
+    would oversubscribe the machine. threadpoolctl ships with scikit-learn.
+    """
+    global _threadpools
+    if _threadpools is None:
+        _threadpools = ThreadpoolController()
+    return _threadpools.limit(limits=1, user_api="blas")
+
 
 # Codes shared with _fast.pyx (its DEF constants): change both together.
 LOSS_CODES = {
@@ -98,7 +111,7 @@ def _kernel(engine, X, n_rows):
     if isinstance(X, np.ndarray):
         if batch == 1 and type(engine.optimizer) is SGD:
             return _fast.sgd_epoch_dense
-        return _fast.minibatch_epoch if batch <= DENSE_MAX_BATCH else None
+        return _fast.minibatch_epoch
     if sp.issparse(X) and X.format == "csr":
         return _fast.minibatch_epoch
     return None
@@ -252,9 +265,10 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
     if n_groups == 1:
         results = [kernel(**calls[0])]
     else:
-        results = Parallel(n_jobs=n_groups, backend="threading")(
-            delayed(kernel)(**args) for args in calls
-        )
+        with _one_blas_thread():
+            results = Parallel(n_jobs=n_groups, backend="threading")(
+                delayed(kernel)(**args) for args in calls
+            )
     state.t = results[0][0]
     if not adaptive:
         state.l1_u = results[0][1]

@@ -21,8 +21,17 @@ from cython cimport floating
 import numpy as np
 
 from libc.math cimport exp, fabs, log, log1p, pow, sqrt
-from libc.string cimport memset
-from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
+from libc.string cimport memcpy
+from scipy.linalg.cython_blas cimport (
+    daxpy,
+    ddot,
+    dgemm,
+    dgemv,
+    saxpy,
+    sdot,
+    sgemm,
+    sgemv,
+)
 
 # Loss codes: keep in step with skgd._compiled.LOSS_CODES.
 DEF HINGE = 0
@@ -126,10 +135,11 @@ cdef double _multiclass_loss_grad(
                 top = z[j]
         total = 0.0
         for j in range(n):
-            total = total + exp(z[j] - top)
+            g[j] = exp(z[j] - top)  # at most 1: no overflow
+            total = total + g[j]
         lse = top + log(total)
         for j in range(n):
-            g[j] = exp(z[j] - lse)
+            g[j] = g[j] / total
         g[y] = g[y] - 1.0
         return lse - z[y]
     for j in range(n):  # MULTICLASS_HINGE
@@ -160,6 +170,35 @@ cdef inline void _axpy(int n, double a, const floating *x, int incx, floating *w
         daxpy(&n, &alpha, <double *> x, &incx, w, &one)
     else:
         saxpy(&n, &alpha, <float *> x, &incx, w, &one)
+
+
+cdef inline void _gemv_t(
+    int m, int n, const floating *a, int lda, const floating *x, int incx, floating *y
+) noexcept nogil:
+    """y = A^T x for the column-major m x n matrix A (a row-major n x m one)."""
+    cdef char trans = c'T'
+    cdef int one = 1
+    cdef floating alpha = 1.0, beta = 0.0
+    if floating is double:
+        dgemv(&trans, &m, &n, &alpha, <double *> a, &lda, <double *> x, &incx,
+              &beta, y, &one)
+    else:
+        sgemv(&trans, &m, &n, &alpha, <float *> a, &lda, <float *> x, &incx,
+              &beta, y, &one)
+
+
+cdef inline void _gemm(
+    char transa, char transb, int m, int n, int k,
+    const floating *a, int lda, const floating *b, int ldb, floating *c, int ldc,
+) noexcept nogil:
+    """C = op(A) op(B) in BLAS's column-major convention."""
+    cdef floating alpha = 1.0, beta = 0.0
+    if floating is double:
+        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double *> a, &lda,
+              <double *> b, &ldb, &beta, c, &ldc)
+    else:
+        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float *> a, &lda,
+              <float *> b, &ldb, &beta, c, &ldc)
 
 
 cdef inline double _rate(
@@ -336,6 +375,7 @@ def sgd_epoch_dense(
     cdef double *grads = &grads_[0]
     cdef double *dots = &dots_[0]
     cdef double *vsq = &vsq_[0]
+    cdef floating[::1] zf = np.zeros(n_out, dtype=np.asarray(coef).dtype)
     with nogil:
         if scaled:
             for c in range(n_out):
@@ -349,8 +389,14 @@ def sgd_epoch_dense(
                 l1_u = l1_u + lr * l1
             averaging = average > 0 and average <= t
             kk = t - average + 1.0
+            if n_out == 1:
+                dots[0] = _dot(nf, &X[i, 0], incx, &coef[0, 0])
+            else:
+                # All the columns' dot products in one BLAS call.
+                _gemv_t(nf, <int> n_out, &coef[0, 0], nf, &X[i, 0], incx, &zf[0])
+                for c in range(n_out):
+                    dots[c] = zf[c]
             for c in range(n_out):
-                dots[c] = _dot(nf, &X[i, 0], incx, &coef[c, 0])
                 scores[c + pinned] = wscale * dots[c] + intercept[c]
             _row_loss(
                 loss_code, loss_param, n_out, pinned, Y, y_idx, i,
@@ -499,6 +545,17 @@ def minibatch_epoch(
     cdef floating[:, ::1] grad = np.zeros_like(coef)
     cdef unsigned char[::1] touched = np.zeros(n_features if sparse else 1, np.uint8)
     cdef Py_ssize_t[::1] cols = np.zeros(n_features if sparse else 1, np.intp)
+    # Dense batches: the gathered rows, their scores and score gradients.
+    cdef Py_ssize_t batch_rows = 1 if sparse else min(batch_size, n_rows)
+    cdef object dtype = np.asarray(coef).dtype
+    cdef floating[:, ::1] Xb = np.zeros((batch_rows, 1 if sparse else n_features), dtype)
+    cdef floating[:, ::1] Z = np.zeros((batch_rows, n_out), dtype)
+    cdef floating[:, ::1] G = np.zeros((batch_rows, n_out), dtype)
+    cdef bint row_major = not sparse and incx == 1
+    cdef int ldx = 1 if sparse else <int> (X.strides[0] // sizeof(floating))
+    cdef int ldr
+    cdef bint contiguous
+    cdef const floating *rows
     cdef double *scores = &scores_[0]
     cdef double *grads = &grads_[0]
     cdef double *grad_b = &grad_b_[0]
@@ -521,41 +578,77 @@ def minibatch_epoch(
                         0.5 * l2 * (wscale * wscale * vsq[c])
                         + l1 * (fabs(wscale) * vabs[c])
                     )
-            # The data gradient of the batch, row by row.
+            # The data gradient of the batch.
             n_cols = 0
-            for k in range(start, stop):
-                i = order[k]
-                for c in range(n_out):
-                    if sparse:
+            if sparse:
+                # Row by row, marking the columns that the batch touches.
+                for k in range(start, stop):
+                    i = order[k]
+                    for c in range(n_out):
                         dot = 0.0
                         for p in range(X_indptr[i], X_indptr[i + 1]):
                             dot += X_data[p] * coef[c, X_indices[p]]
-                    else:
-                        dot = _dot(nf, &X[i, 0], incx, &coef[c, 0])
-                    scores[c + pinned] = wscale * dot + intercept[c]
-                _row_loss(
-                    loss_code, loss_param, n_out, pinned, Y, y_idx, i,
-                    scores, grads, sample_weight[i], data_sums,
-                )
-                f = row_scale[i] / size
-                if sparse:
+                        scores[c + pinned] = wscale * dot + intercept[c]
+                    _row_loss(
+                        loss_code, loss_param, n_out, pinned, Y, y_idx, i,
+                        scores, grads, sample_weight[i], data_sums,
+                    )
+                    f = row_scale[i] / size
                     for p in range(X_indptr[i], X_indptr[i + 1]):
                         j = X_indices[p]
                         if not touched[j]:
                             touched[j] = 1
                             cols[n_cols] = j
                             n_cols = n_cols + 1
-                for c in range(n_out):
-                    g = grads[c + pinned] * f
-                    if g == 0.0:
-                        continue
-                    if sparse:
+                    for c in range(n_out):
+                        g = grads[c + pinned] * f
+                        if g == 0.0:
+                            continue
                         for p in range(X_indptr[i], X_indptr[i + 1]):
                             grad[c, X_indices[p]] += g * X_data[p]
-                    else:
-                        _axpy(nf, g, &X[i, 0], incx, &grad[c, 0])
-                    if fit_intercept:
-                        grad_b[c] += g
+                        if fit_intercept:
+                            grad_b[c] += g
+            else:
+                # Two matrix products per batch: the scores Xb W^T, then the
+                # gradient G^T Xb. Consecutive rows of a row-major X are used
+                # where they lie; a shuffled batch is gathered first (a copy
+                # of the batch, never of X).
+                contiguous = row_major
+                for k in range(start + 1, stop):
+                    if order[k] != order[k - 1] + 1:
+                        contiguous = False
+                        break
+                if contiguous:
+                    rows = &X[order[start], 0]
+                    ldr = ldx
+                else:
+                    for k in range(size):
+                        i = order[start + k]
+                        if incx == 1:
+                            memcpy(&Xb[k, 0], &X[i, 0], n_features * sizeof(floating))
+                        else:
+                            for j in range(n_features):
+                                Xb[k, j] = X[i, j]
+                    rows = &Xb[0, 0]
+                    ldr = nf
+                _gemm(c'T', c'N', <int> n_out, <int> size, nf, &coef[0, 0], nf,
+                      rows, ldr, &Z[0, 0], <int> n_out)
+                for k in range(size):
+                    i = order[start + k]
+                    for c in range(n_out):
+                        scores[c + pinned] = Z[k, c] + intercept[c]
+                    _row_loss(
+                        loss_code, loss_param, n_out, pinned, Y, y_idx, i,
+                        scores, grads, sample_weight[i], data_sums,
+                    )
+                    f = row_scale[i] / size
+                    for c in range(n_out):
+                        g = grads[c + pinned] * f
+                        G[k, c] = g
+                        if fit_intercept:
+                            grad_b[c] += g
+                _gemm(c'N', c'T', nf, <int> n_out, <int> size, rows, ldr,
+                      &G[0, 0], <int> n_out, &grad[0, 0], nf)
             # One step.
             if opt_code == ADAM:
                 opt_count = opt_count + 1.0
@@ -610,7 +703,8 @@ def minibatch_epoch(
                             sq += w * w
                             ab += fabs(w)
                         g = grad[c, j] + l2 * w
-                        grad[c, j] = 0.0
+                        if sparse:
+                            grad[c, j] = 0.0
                         step = _optimizer_step(
                             opt_code, g, lr, p1, p2, eps, m_corr, v_corr,
                             &s1[c, j], &s2[c, j], &precond,

@@ -196,14 +196,17 @@ def test_compiled_path_is_chosen_only_where_it_applies():
         return
     fast = _compiled._fast
     dense, csr = np.zeros((500, 3)), sp.csr_matrix((500, 3))
-    big = _compiled.DENSE_MAX_BATCH + 1
     assert _compiled._kernel(engine(), dense, 500) is fast.sgd_epoch_dense
     assert _compiled._kernel(engine(batch_size=1, optimizer=Adam()), dense, 500) is (
         fast.minibatch_epoch
     )
     assert _compiled._kernel(engine(batch_size=8), dense, 500) is fast.minibatch_epoch
-    assert _compiled._kernel(engine(batch_size=big), dense, 500) is None
-    assert _compiled._kernel(engine(batch_size=None), dense, 500) is None
+    assert _compiled._kernel(engine(batch_size=4096), dense, 500) is (
+        fast.minibatch_epoch
+    )
+    assert _compiled._kernel(engine(batch_size=None), dense, 500) is (
+        fast.minibatch_epoch
+    )
     assert _compiled._kernel(engine(batch_size=None), csr, 500) is fast.minibatch_epoch
     assert _compiled._kernel(engine(), csr.tocsc(), 500) is None
 
@@ -273,3 +276,29 @@ def test_n_jobs_gives_bit_identical_models(batch_size, sparse, optimizer, monkey
         np.testing.assert_array_equal(fits[n_jobs].coef_, fits[1].coef_)
         np.testing.assert_array_equal(fits[n_jobs].intercept_, fits[1].intercept_)
         np.testing.assert_array_equal(fits[n_jobs].loss_curve_, fits[1].loss_curve_)
+
+
+@requires_extension
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_dense_layouts_and_row_orders(layout, shuffle, monkeypatch):
+    """Rows used in place (consecutive, row-major) or gathered give the same fit."""
+    X, y = _problem(3, n_samples=50, n_features=6)
+    if layout == "F":
+        X = np.asfortranarray(X)
+    elif layout == "strided":
+        X = np.repeat(X, 2, axis=1)[:, ::2]  # a column stride of 2
+    params = dict(
+        loss="softmax",
+        optimizer="momentum",
+        batch_size=8,
+        shuffle=shuffle,
+        learning_rate="constant",
+        eta0=0.05,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    compiled, reference = _pair(params, X, y, monkeypatch)
+    assert compiled._engine._compiled
+    _assert_same_fit(compiled, reference)
