@@ -170,6 +170,9 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
         a.dtype != dtype or not a.flags.c_contiguous for a in arrays
     ):
         return None
+    if sp.issparse(X) and not X.has_canonical_format:
+        # A row with a repeated column would be truncated (L1) once per entry.
+        return None
     order = np.arange(n, dtype=np.intp) if order is None else order.astype(np.intp)
     total_weight = float(sample_weight[order].sum())
     row_scale = sample_weight * np.asarray(n / total_weight, dtype=dtype)
@@ -210,6 +213,14 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
         state.l1_u = np.full(state.coef.shape, state.l1_u, dtype=dtype)
     if not adaptive:
         common["l1_u"] = float(state.l1_u)
+    # On CSR data a step touches coef[:, j] for the row's columns j: with
+    # several outputs, a column-major working copy (O(model) memory) keeps
+    # those in one cache line instead of one line per output.
+    coef, l1_q = state.coef, state.l1_q
+    transposed = minibatch and sp.issparse(X) and n_out > 1
+    if transposed:
+        coef = np.asfortranarray(coef)
+        l1_q = None if l1_q is None else np.asfortranarray(l1_q)
     if minibatch:
         s1, s2, s1_b, s2_b, count = _optimizer_arrays(engine, state)
         p1, p2, eps = _hyperparameters(engine.optimizer)
@@ -239,13 +250,13 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
         args = dict(
             common,
             Y=Y if multiclass else Y[:, c0:c1],
-            coef=state.coef[c0:c1],
+            coef=coef[c0:c1],
             intercept=state.intercept[c0:c1],
             avg_coef=state.avg_coef[c0:c1] if engine.average else empty2,
             avg_intercept=(
                 state.avg_intercept[c0:c1] if engine.average else np.zeros(1, dtype)
             ),
-            l1_q=state.l1_q[c0:c1] if state.l1_q is not None else empty2,
+            l1_q=l1_q[c0:c1] if l1_q is not None else empty2,
             data_sums=np.zeros(c1 - c0),
             penalty_sums=np.zeros(c1 - c0),
         )
@@ -256,6 +267,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
                 s1_b=s1_b[c0:c1],
                 s2_b=s2_b[c0:c1],
                 l1_u_coord=(state.l1_u[c0:c1] if adaptive and engine._l1 else empty2),
+                grad=np.zeros_like(coef[c0:c1]),  # scratch, laid out like coef
             )
         return args
 
@@ -269,6 +281,10 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
             results = Parallel(n_jobs=n_groups, backend="threading")(
                 delayed(kernel)(**args) for args in calls
             )
+    if transposed:
+        state.coef[...] = coef
+        if l1_q is not None:
+            state.l1_q[...] = l1_q
     state.t = results[0][0]
     if not adaptive:
         state.l1_u = results[0][1]

@@ -58,6 +58,10 @@ DEF ADAGRAD = 3
 DEF RMSPROP = 4
 DEF ADAM = 5
 
+cdef extern from *:
+    void __builtin_prefetch(const void *addr) noexcept nogil
+
+
 ctypedef fused index_t:
     int
     long
@@ -213,24 +217,25 @@ cdef inline double _rate(
 
 
 
-cdef inline double _row_loss(
+cdef inline void _row_loss(
     int code,
     double p,
     Py_ssize_t n_out,
     Py_ssize_t pinned,
-    const floating[:, :] Y,
-    const Py_ssize_t[::1] y_idx,
-    Py_ssize_t i,
+    const floating *y_row,
+    Py_ssize_t y_step,
+    Py_ssize_t y_class,
     double *scores,
     double *grads,
     double w,
-    double[::1] data_sums,
+    double *data_sums,
 ) noexcept nogil:
-    """dLoss/dz of row ``i`` into ``grads`` from its ``scores``; adds w * loss.
+    """dLoss/dz of one row into ``grads`` from its ``scores``; adds w * loss.
 
-    Margin losses: one score and one gradient per column, losses summed per
-    column. Multiclass losses: ``pinned`` leading slot for the class-0 score
-    of a two-class model (held at 0), the loss summed in ``data_sums[0]``.
+    Margin losses: one score, target (``y_row[c * y_step]``, +1/-1) and
+    gradient per column, losses summed per column. Multiclass losses: class
+    ``y_class``, a ``pinned`` leading slot for the class-0 score of a
+    two-class model (held at 0), the loss summed in ``data_sums[0]``.
     """
     cdef Py_ssize_t c
     cdef double loss, g
@@ -238,14 +243,13 @@ cdef inline double _row_loss(
         if pinned:
             scores[0] = 0.0
         data_sums[0] += w * _multiclass_loss_grad(
-            code, p, y_idx[i], scores, n_out + pinned, grads
+            code, p, y_class, scores, n_out + pinned, grads
         )
-        return 0.0
+        return
     for c in range(n_out):
-        _loss_grad(code, p, Y[i, c], scores[c], &loss, &g)
+        _loss_grad(code, p, y_row[c * y_step], scores[c], &loss, &g)
         data_sums[c] += loss * w
         grads[c] = g
-    return 0.0
 
 
 cdef inline double _truncate(double before, double u, double q) noexcept nogil:
@@ -308,6 +312,52 @@ cdef inline double _optimizer_step(
     root = sqrt(s2[0] / v_corr) + eps
     precond[0] = 1.0 / root
     return (-lr / m_corr) * s1[0] / root
+
+
+cdef inline void _prefetch_row(
+    const floating *data, const index_t *indices, const index_t *indptr, Py_ssize_t i
+) noexcept nogil:
+    """Ask the cache for CSR row ``i`` before it is needed.
+
+    Shuffled rows sit at random places in memory: without this, every row
+    starts with cache misses on its indices and values.
+    """
+    cdef Py_ssize_t p = indptr[i], end = indptr[i + 1], step
+    step = 64 // sizeof(index_t)
+    while p < end:
+        __builtin_prefetch(&indices[p])
+        p = p + step
+    p = indptr[i]
+    step = 64 // sizeof(floating)
+    while p < end:
+        __builtin_prefetch(&data[p])
+        p = p + step
+
+
+cdef inline void _scaled_update(
+    floating *v,
+    double new,
+    double old,
+    double wscale,
+    double l1,
+    double l1_u,
+    floating *q,
+    bint penalised,
+    double *vsq,
+    double *vabs,
+) noexcept nogil:
+    """Store a weight kept as wscale * v: its L1 truncation, and the norms."""
+    cdef double before, w
+    if l1 != 0.0:
+        before = wscale * new
+        w = _truncate(before, l1_u, q[0])
+        q[0] = q[0] + (<floating>w - <floating>before)
+        new = w / wscale
+    v[0] = <floating> new
+    if penalised:
+        new = v[0]
+        vsq[0] += new * new - old * old
+        vabs[0] += fabs(new) - fabs(old)
 
 
 def sgd_epoch_dense(
@@ -374,6 +424,10 @@ def sgd_epoch_dense(
     cdef double *scores = &scores_[0]
     cdef double *grads = &grads_[0]
     cdef double *dots = &dots_[0]
+    cdef const floating *Yp = &Y[0, 0]
+    cdef Py_ssize_t y0 = Y.strides[0] // sizeof(floating)
+    cdef Py_ssize_t y1 = Y.strides[1] // sizeof(floating)
+    cdef double *dsum = &data_sums[0]
     cdef double *vsq = &vsq_[0]
     cdef floating[::1] zf = np.zeros(n_out, dtype=np.asarray(coef).dtype)
     with nogil:
@@ -399,8 +453,8 @@ def sgd_epoch_dense(
             for c in range(n_out):
                 scores[c + pinned] = wscale * dots[c] + intercept[c]
             _row_loss(
-                loss_code, loss_param, n_out, pinned, Y, y_idx, i,
-                scores, grads, sample_weight[i], data_sums,
+                loss_code, loss_param, n_out, pinned, Yp + i * y0, y1, y_idx[i],
+                scores, grads, sample_weight[i], dsum,
             )
             if scaled:
                 if l2 != 0.0:
@@ -474,7 +528,7 @@ def minibatch_epoch(
     const floating[::1] sample_weight,
     const Py_ssize_t[::1] order,
     Py_ssize_t batch_size,
-    floating[:, ::1] coef,
+    floating[:, :] coef,
     floating[::1] intercept,
     int loss_code,
     double loss_param,
@@ -501,7 +555,8 @@ def minibatch_epoch(
     floating[::1] avg_intercept,
     double l1_u,
     floating[:, ::1] l1_u_coord,
-    floating[:, ::1] l1_q,
+    floating[:, :] l1_q,
+    floating[:, :] grad,
     double[::1] data_sums,
     double[::1] penalty_sums,
 ):
@@ -527,7 +582,8 @@ def minibatch_epoch(
     cdef Py_ssize_t n_out = coef.shape[0]
     cdef Py_ssize_t n_features = coef.shape[1]
     cdef Py_ssize_t start, stop, size, k, i, c, j, p, q, n_cols
-    cdef double lr, g, w, v, old, before, kk, u, step, sq, ab, f
+    cdef double lr, g, w, v, old, before, kk, u, step, sq, ab, f, a
+    cdef bint nonzero
     cdef double m_corr = 1.0, v_corr = 1.0, precond = 1.0
     cdef double wscale = 1.0, dot
     cdef bint penalised = l1 != 0.0 or l2 != 0.0
@@ -540,9 +596,10 @@ def minibatch_epoch(
     cdef double[::1] scores_ = np.zeros(n_out + 1)
     cdef double[::1] grads_ = np.zeros(n_out + 1)
     cdef double[::1] grad_b_ = np.zeros(n_out)
+    cdef double[::1] dots_ = np.zeros(n_out)  # per output: a row's scores, G, step
     cdef double[::1] vsq_ = np.zeros(n_out)  # scaled mode: |coef[c]|^2
     cdef double[::1] vabs_ = np.zeros(n_out)  # scaled mode: |coef[c]|_1
-    cdef floating[:, ::1] grad = np.zeros_like(coef)
+    cdef bint direct = scaled and batch_size == 1
     cdef unsigned char[::1] touched = np.zeros(n_features if sparse else 1, np.uint8)
     cdef Py_ssize_t[::1] cols = np.zeros(n_features if sparse else 1, np.intp)
     # Dense batches: the gathered rows, their scores and score gradients.
@@ -559,14 +616,34 @@ def minibatch_epoch(
     cdef double *scores = &scores_[0]
     cdef double *grads = &grads_[0]
     cdef double *grad_b = &grad_b_[0]
+    cdef double *dots = &dots_[0]
+    cdef double[::1] raw_ = np.zeros(n_out)  # a row's dot products with coef
+    cdef double *raw = &raw_[0]
+    cdef double xsq  # a row's squared norm
+    cdef const floating *Yp = &Y[0, 0]
+    cdef Py_ssize_t y0 = Y.strides[0] // sizeof(floating)
+    cdef Py_ssize_t y1 = Y.strides[1] // sizeof(floating)
+    cdef double *dsum = &data_sums[0]
+    # Raw pointers and element strides into the weights and their companions
+    # (coef may be column-major, see skgd._compiled): the compiler keeps the
+    # strides in registers, which memoryview indexing does not allow.
+    cdef floating *W = &coef[0, 0]
+    cdef Py_ssize_t w0 = coef.strides[0] // sizeof(floating)
+    cdef Py_ssize_t w1 = coef.strides[1] // sizeof(floating)
+    cdef floating *GR = &grad[0, 0]
+    cdef Py_ssize_t g0 = grad.strides[0] // sizeof(floating)
+    cdef Py_ssize_t g1 = grad.strides[1] // sizeof(floating)
+    cdef floating *Q = &l1_q[0, 0]
+    cdef Py_ssize_t q0 = l1_q.strides[0] // sizeof(floating)
+    cdef Py_ssize_t q1 = l1_q.strides[1] // sizeof(floating)
     cdef double *vsq = &vsq_[0]
     cdef double *vabs = &vabs_[0]
     with nogil:
         if scaled and penalised:
             for c in range(n_out):
                 for j in range(n_features):
-                    vsq[c] += coef[c, j] * coef[c, j]
-                    vabs[c] += fabs(coef[c, j])
+                    vsq[c] += W[c * w0 + j * w1] * W[c * w0 + j * w1]
+                    vabs[c] += fabs(W[c * w0 + j * w1])
         start = 0
         while start < n_rows:
             stop = start + batch_size if start + batch_size < n_rows else n_rows
@@ -584,30 +661,63 @@ def minibatch_epoch(
                 # Row by row, marking the columns that the batch touches.
                 for k in range(start, stop):
                     i = order[k]
-                    for c in range(n_out):
+                    if k + 2 < n_rows:
+                        __builtin_prefetch(&X_indptr[order[k + 2]])
+                    if k + 1 < n_rows:
+                        _prefetch_row(
+                            &X_data[0], &X_indices[0], &X_indptr[0], order[k + 1]
+                        )
+                    # Non-zeros outer, outputs inner: with several outputs,
+                    # coef is column-major here (see skgd._compiled).
+                    xsq = 0.0
+                    if n_out == 1:
+                        # Accumulate in registers (a store per non-zero to
+                        # dots[0] would chain every addition through memory).
                         dot = 0.0
                         for p in range(X_indptr[i], X_indptr[i + 1]):
-                            dot += X_data[p] * coef[c, X_indices[p]]
-                        scores[c + pinned] = wscale * dot + intercept[c]
+                            xsq += X_data[p] * X_data[p]
+                            dot += X_data[p] * W[X_indices[p] * w1]
+                        dots[0] = dot
+                    else:
+                        for c in range(n_out):
+                            dots[c] = 0.0
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            j = X_indices[p]
+                            xsq += X_data[p] * X_data[p]
+                            for c in range(n_out):
+                                dots[c] += X_data[p] * W[c * w0 + j * w1]
+                    for c in range(n_out):
+                        raw[c] = dots[c]
+                        scores[c + pinned] = wscale * dots[c] + intercept[c]
                     _row_loss(
-                        loss_code, loss_param, n_out, pinned, Y, y_idx, i,
-                        scores, grads, sample_weight[i], data_sums,
+                        loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
+                        y_idx[i], scores, grads, sample_weight[i], dsum,
                     )
                     f = row_scale[i] / size
+                    if direct:
+                        # One row per step: the step below reads the row itself.
+                        for c in range(n_out):
+                            grads[c + pinned] = grads[c + pinned] * f
+                            if fit_intercept:
+                                grad_b[c] = grads[c + pinned]
+                        continue
                     for p in range(X_indptr[i], X_indptr[i + 1]):
                         j = X_indices[p]
                         if not touched[j]:
                             touched[j] = 1
                             cols[n_cols] = j
                             n_cols = n_cols + 1
+                    nonzero = False
                     for c in range(n_out):
-                        g = grads[c + pinned] * f
-                        if g == 0.0:
-                            continue
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
-                            grad[c, X_indices[p]] += g * X_data[p]
+                        dots[c] = grads[c + pinned] * f  # now the row's G
+                        nonzero = nonzero or dots[c] != 0.0
                         if fit_intercept:
-                            grad_b[c] += g
+                            grad_b[c] += dots[c]
+                    if nonzero:
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            j = X_indices[p]
+                            for c in range(n_out):
+                                GR[c * g0 + j * g1] += dots[c] * X_data[p]
             else:
                 # Two matrix products per batch: the scores Xb W^T, then the
                 # gradient G^T Xb. Consecutive rows of a row-major X are used
@@ -638,8 +748,8 @@ def minibatch_epoch(
                     for c in range(n_out):
                         scores[c + pinned] = Z[k, c] + intercept[c]
                     _row_loss(
-                        loss_code, loss_param, n_out, pinned, Y, y_idx, i,
-                        scores, grads, sample_weight[i], data_sums,
+                        loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
+                        y_idx[i], scores, grads, sample_weight[i], dsum,
                     )
                     f = row_scale[i] / size
                     for c in range(n_out):
@@ -648,7 +758,7 @@ def minibatch_epoch(
                         if fit_intercept:
                             grad_b[c] += g
                 _gemm(c'N', c'T', nf, <int> n_out, <int> size, rows, ldr,
-                      &G[0, 0], <int> n_out, &grad[0, 0], nf)
+                      &G[0, 0], <int> n_out, &GR[0], nf)
             # One step.
             if opt_code == ADAM:
                 opt_count = opt_count + 1.0
@@ -667,61 +777,84 @@ def minibatch_epoch(
                             vsq[c] = 0.0
                             vabs[c] = 0.0
                             for j in range(n_features):
-                                coef[c, j] = coef[c, j] * wscale
-                                vsq[c] += coef[c, j] * coef[c, j]
-                                vabs[c] += fabs(coef[c, j])
+                                W[c * w0 + j * w1] = W[c * w0 + j * w1] * wscale
+                                vsq[c] += W[c * w0 + j * w1] * W[c * w0 + j * w1]
+                                vabs[c] += fabs(W[c * w0 + j * w1])
+                            raw[c] = raw[c] * wscale
                         wscale = 1.0
-                for c in range(n_out):
-                    for q in range(n_cols):
-                        j = cols[q]
-                        old = coef[c, j]
-                        v = old - lr * grad[c, j] / wscale
-                        grad[c, j] = 0.0
-                        if l1 != 0.0:
-                            before = wscale * v
-                            w = _truncate(before, l1_u, l1_q[c, j])
-                            l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
-                            v = w / wscale
-                        coef[c, j] = v
+                if direct:
+                    # Batch 1: step along the row's non-zeros, as scikit-learn.
+                    i = order[start]
+                    nonzero = False
+                    for c in range(n_out):
+                        dots[c] = -lr * grads[c + pinned] / wscale
+                        nonzero = nonzero or dots[c] != 0.0
+                    if nonzero and l1 == 0.0:
+                        # A plain axpy; the norm follows from the row's dot
+                        # products: |v + a x|^2 = |v|^2 + 2a x.v + a^2 |x|^2.
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            j = X_indices[p]
+                            for c in range(n_out):
+                                W[c * w0 + j * w1] += dots[c] * X_data[p]
                         if penalised:
-                            v = coef[c, j]
-                            vsq[c] += v * v - old * old
-                            vabs[c] += fabs(v) - fabs(old)
+                            for c in range(n_out):
+                                vsq[c] += dots[c] * (2.0 * raw[c] + dots[c] * xsq)
+                    elif l1 != 0.0:
+                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                            j = X_indices[p]
+                            for c in range(n_out):
+                                old = W[c * w0 + j * w1]
+                                _scaled_update(
+                                    &W[c * w0 + j * w1], old + dots[c] * X_data[p], old,
+                                    wscale, l1, l1_u, &Q[c * q0 + j * q1], penalised,
+                                    &vsq[c], &vabs[c],
+                                )
+                a = -lr / wscale
+                for q in range(n_cols):
+                    j = cols[q]
+                    for c in range(n_out):
+                        old = W[c * w0 + j * w1]
+                        _scaled_update(
+                            &W[c * w0 + j * w1], old + a * GR[c * g0 + j * g1], old,
+                            wscale, l1, l1_u, &Q[c * q0 + j * q1], penalised,
+                            &vsq[c], &vabs[c],
+                        )
+                        GR[c * g0 + j * g1] = 0.0
                 if averaging:
                     for c in range(n_out):
                         for j in range(n_features):
                             avg_coef[c, j] = avg_coef[c, j] + (
-                                wscale * coef[c, j] - avg_coef[c, j]
+                                wscale * W[c * w0 + j * w1] - avg_coef[c, j]
                             ) / kk
             else:
                 for c in range(n_out):
                     sq = 0.0
                     ab = 0.0
                     for j in range(n_features):
-                        w = coef[c, j]
+                        w = W[c * w0 + j * w1]
                         if penalised:
                             sq += w * w
                             ab += fabs(w)
-                        g = grad[c, j] + l2 * w
+                        g = GR[c * g0 + j * g1] + l2 * w
                         if sparse:
-                            grad[c, j] = 0.0
+                            GR[c * g0 + j * g1] = 0.0
                         step = _optimizer_step(
                             opt_code, g, lr, p1, p2, eps, m_corr, v_corr,
                             &s1[c, j], &s2[c, j], &precond,
                         )
-                        coef[c, j] = w + step
+                        W[c * w0 + j * w1] = w + step
                         if l1 != 0.0:
                             u = l1_u
                             if adaptive:
                                 l1_u_coord[c, j] = l1_u_coord[c, j] + lr * l1 * precond
                                 u = l1_u_coord[c, j]
                             if not sparse or touched[j]:
-                                before = coef[c, j]
-                                w = _truncate(before, u, l1_q[c, j])
-                                coef[c, j] = w
-                                l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
+                                before = W[c * w0 + j * w1]
+                                w = _truncate(before, u, Q[c * q0 + j * q1])
+                                W[c * w0 + j * w1] = w
+                                Q[c * q0 + j * q1] = Q[c * q0 + j * q1] + (<floating>w - <floating>before)
                         if averaging:
-                            avg_coef[c, j] = avg_coef[c, j] + (coef[c, j] - avg_coef[c, j]) / kk
+                            avg_coef[c, j] = avg_coef[c, j] + (W[c * w0 + j * w1] - avg_coef[c, j]) / kk
                     if penalised:
                         penalty_sums[c] += size * (0.5 * l2 * sq + l1 * ab)
             for c in range(n_out):
@@ -741,5 +874,5 @@ def minibatch_epoch(
         if scaled and wscale != 1.0:
             for c in range(n_out):
                 for j in range(n_features):
-                    coef[c, j] = coef[c, j] * wscale
+                    W[c * w0 + j * w1] = W[c * w0 + j * w1] * wscale
     return t, l1_u, opt_count
