@@ -193,10 +193,11 @@ cdef inline void _gemv_t(
 
 cdef inline void _gemm(
     char transa, char transb, int m, int n, int k,
-    const floating *a, int lda, const floating *b, int ldb, floating *c, int ldc,
+    const floating *a, int lda, const floating *b, int ldb, double beta_,
+    floating *c, int ldc,
 ) noexcept nogil:
-    """C = op(A) op(B) in BLAS's column-major convention."""
-    cdef floating alpha = 1.0, beta = 0.0
+    """C = op(A) op(B) + beta C in BLAS's column-major convention."""
+    cdef floating alpha = 1.0, beta = <floating> beta_
     if floating is double:
         dgemm(&transa, &transb, &m, &n, &k, &alpha, <double *> a, &lda,
               <double *> b, &ldb, &beta, c, &ldc)
@@ -334,6 +335,24 @@ cdef inline void _prefetch_row(
         p = p + step
 
 
+cdef inline void _prefetch_dense_row(
+    const floating[:, :] X,
+    Py_ssize_t i,
+    const floating[::1] row_scale,
+    const floating[::1] sample_weight,
+    const floating *Y,
+    Py_ssize_t y0,
+) noexcept nogil:
+    """Ask the cache for dense row ``i`` and its weight and target."""
+    cdef Py_ssize_t j = 0, n = X.shape[1], step = 64 // sizeof(floating)
+    while j < n:
+        __builtin_prefetch(&X[i, j])
+        j = j + step
+    __builtin_prefetch(&row_scale[i])
+    __builtin_prefetch(&sample_weight[i])
+    __builtin_prefetch(&Y[i * y0])
+
+
 cdef inline void _scaled_update(
     floating *v,
     double new,
@@ -437,6 +456,8 @@ def sgd_epoch_dense(
                     vsq[c] += coef[c, j] * coef[c, j]
         for k in range(n_rows):
             i = order[k]
+            if k + 1 < n_rows:
+                _prefetch_dense_row(X, order[k + 1], row_scale, sample_weight, Yp, y0)
             lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
             scale = row_scale[i]
             if l1 != 0.0:
@@ -600,15 +621,35 @@ def minibatch_epoch(
     cdef double[::1] vsq_ = np.zeros(n_out)  # scaled mode: |coef[c]|^2
     cdef double[::1] vabs_ = np.zeros(n_out)  # scaled mode: |coef[c]|_1
     cdef bint direct = scaled and batch_size == 1
+    # Plain SGD on CSR without L1 replays the batch's rows at the step (one
+    # axpy each, scaled by its gradient) instead of summing a gradient over
+    # the union of their columns: the same step, without marking columns.
+    cdef bint replay = scaled and not direct and l1 == 0.0
+    cdef double[:, ::1] Gs = np.zeros(
+        (min(batch_size, n_rows) if replay else 1, n_out)
+    )
+    cdef double acc
     cdef unsigned char[::1] touched = np.zeros(n_features if sparse else 1, np.uint8)
     cdef Py_ssize_t[::1] cols = np.zeros(n_features if sparse else 1, np.intp)
-    # Dense batches: the gathered rows, their scores and score gradients.
-    cdef Py_ssize_t batch_rows = 1 if sparse else min(batch_size, n_rows)
+    # Dense batches go in blocks of at most 512 rows and 4 MiB: the gathered
+    # rows, their scores and score gradients.
+    cdef bint row_major = not sparse and incx == 1
+    cdef Py_ssize_t block_rows = 1 if sparse else max(
+        1, min(batch_size, n_rows, 512, (1 << 22) // (n_features * sizeof(floating)))
+    )
+    cdef Py_ssize_t batch_rows = block_rows, b0, b1
+    cdef bint in_order = True  # rows in order: blocks never need gathering
+    for k in range(1, n_rows):
+        if order[k] != order[k - 1] + 1:
+            in_order = False
+            break
     cdef object dtype = np.asarray(coef).dtype
-    cdef floating[:, ::1] Xb = np.zeros((batch_rows, 1 if sparse else n_features), dtype)
+    cdef bint gathers = not sparse and not (in_order and row_major)
+    cdef floating[:, ::1] Xb = np.zeros(
+        (batch_rows if gathers else 1, n_features if gathers else 1), dtype
+    )
     cdef floating[:, ::1] Z = np.zeros((batch_rows, n_out), dtype)
     cdef floating[:, ::1] G = np.zeros((batch_rows, n_out), dtype)
-    cdef bint row_major = not sparse and incx == 1
     cdef int ldx = 1 if sparse else <int> (X.strides[0] // sizeof(floating))
     cdef int ldr
     cdef bint contiguous
@@ -664,9 +705,12 @@ def minibatch_epoch(
                     if k + 2 < n_rows:
                         __builtin_prefetch(&X_indptr[order[k + 2]])
                     if k + 1 < n_rows:
-                        _prefetch_row(
-                            &X_data[0], &X_indices[0], &X_indptr[0], order[k + 1]
-                        )
+                        i = order[k + 1]
+                        _prefetch_row(&X_data[0], &X_indices[0], &X_indptr[0], i)
+                        __builtin_prefetch(&row_scale[i])
+                        __builtin_prefetch(&sample_weight[i])
+                        __builtin_prefetch(&Yp[i * y0])
+                        i = order[k]
                     # Non-zeros outer, outputs inner: with several outputs,
                     # coef is column-major here (see skgd._compiled).
                     xsq = 0.0
@@ -701,6 +745,12 @@ def minibatch_epoch(
                             if fit_intercept:
                                 grad_b[c] = grads[c + pinned]
                         continue
+                    if replay:
+                        for c in range(n_out):
+                            Gs[k - start, c] = grads[c + pinned] * f
+                            if fit_intercept:
+                                grad_b[c] += Gs[k - start, c]
+                        continue
                     for p in range(X_indptr[i], X_indptr[i + 1]):
                         j = X_indices[p]
                         if not touched[j]:
@@ -719,46 +769,59 @@ def minibatch_epoch(
                             for c in range(n_out):
                                 GR[c * g0 + j * g1] += dots[c] * X_data[p]
             else:
-                # Two matrix products per batch: the scores Xb W^T, then the
-                # gradient G^T Xb. Consecutive rows of a row-major X are used
-                # where they lie; a shuffled batch is gathered first (a copy
-                # of the batch, never of X).
-                contiguous = row_major
-                for k in range(start + 1, stop):
-                    if order[k] != order[k - 1] + 1:
-                        contiguous = False
-                        break
-                if contiguous:
-                    rows = &X[order[start], 0]
-                    ldr = ldx
-                else:
-                    for k in range(size):
-                        i = order[start + k]
-                        if incx == 1:
-                            memcpy(&Xb[k, 0], &X[i, 0], n_features * sizeof(floating))
-                        else:
-                            for j in range(n_features):
-                                Xb[k, j] = X[i, j]
-                    rows = &Xb[0, 0]
-                    ldr = nf
-                _gemm(c'T', c'N', <int> n_out, <int> size, nf, &coef[0, 0], nf,
-                      rows, ldr, &Z[0, 0], <int> n_out)
-                for k in range(size):
-                    i = order[start + k]
-                    for c in range(n_out):
-                        scores[c + pinned] = Z[k, c] + intercept[c]
-                    _row_loss(
-                        loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                        y_idx[i], scores, grads, sample_weight[i], dsum,
-                    )
-                    f = row_scale[i] / size
-                    for c in range(n_out):
-                        g = grads[c + pinned] * f
-                        G[k, c] = g
-                        if fit_intercept:
-                            grad_b[c] += g
-                _gemm(c'N', c'T', nf, <int> n_out, <int> size, rows, ldr,
-                      &G[0, 0], <int> n_out, &GR[0], nf)
+                # Two matrix products per block of rows: the scores Xb W^T,
+                # then the gradient G^T Xb added up over the blocks. Blocks of
+                # consecutive rows of a row-major X are used where they lie;
+                # others are gathered into a buffer of one block (bounded in
+                # size, so memory never grows with the batch or with X).
+                b0 = start
+                while b0 < stop:
+                    b1 = b0 + block_rows if b0 + block_rows < stop else stop
+                    contiguous = row_major
+                    for k in range(b0 + 1, b1):
+                        if order[k] != order[k - 1] + 1:
+                            contiguous = False
+                            break
+                    if contiguous:
+                        rows = &X[order[b0], 0]
+                        ldr = ldx
+                    else:
+                        for k in range(b0, b1):
+                            if k + 1 < n_rows:
+                                _prefetch_dense_row(
+                                    X, order[k + 1], row_scale, sample_weight, Yp, y0
+                                )
+                            i = order[k]
+                            if incx == 1:
+                                memcpy(
+                                    &Xb[k - b0, 0], &X[i, 0],
+                                    n_features * sizeof(floating),
+                                )
+                            else:
+                                for j in range(n_features):
+                                    Xb[k - b0, j] = X[i, j]
+                        rows = &Xb[0, 0]
+                        ldr = nf
+                    _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, &W[0], nf,
+                          rows, ldr, 0.0, &Z[0, 0], <int> n_out)
+                    for k in range(b0, b1):
+                        i = order[k]
+                        for c in range(n_out):
+                            scores[c + pinned] = Z[k - b0, c] + intercept[c]
+                        _row_loss(
+                            loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
+                            y_idx[i], scores, grads, sample_weight[i], dsum,
+                        )
+                        f = row_scale[i] / size
+                        for c in range(n_out):
+                            g = grads[c + pinned] * f
+                            G[k - b0, c] = g
+                            if fit_intercept:
+                                grad_b[c] += g
+                    _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
+                          &G[0, 0], <int> n_out, 0.0 if b0 == start else 1.0,
+                          &GR[0], nf)
+                    b0 = b1
             # One step.
             if opt_code == ADAM:
                 opt_count = opt_count + 1.0
@@ -810,6 +873,37 @@ def minibatch_epoch(
                                     &vsq[c], &vabs[c],
                                 )
                 a = -lr / wscale
+                if replay:
+                    for k in range(start, stop):
+                        i = order[k]
+                        nonzero = False
+                        for c in range(n_out):
+                            dots[c] = a * Gs[k - start, c]
+                            nonzero = nonzero or dots[c] != 0.0
+                        if not nonzero:
+                            continue
+                        if n_out == 1 and not penalised:
+                            for p in range(X_indptr[i], X_indptr[i + 1]):
+                                W[X_indices[p] * w1] += dots[0] * X_data[p]
+                        elif n_out == 1:
+                            acc = 0.0  # in a register: see the dot product
+                            for p in range(X_indptr[i], X_indptr[i + 1]):
+                                j = X_indices[p] * w1
+                                old = W[j]
+                                W[j] = <floating> (old + dots[0] * X_data[p])
+                                acc += W[j] * W[j] - old * old
+                            vsq[0] += acc
+                        else:
+                            for p in range(X_indptr[i], X_indptr[i + 1]):
+                                j = X_indices[p]
+                                for c in range(n_out):
+                                    old = W[c * w0 + j * w1]
+                                    W[c * w0 + j * w1] = <floating> (
+                                        old + dots[c] * X_data[p]
+                                    )
+                                    if penalised:
+                                        w = W[c * w0 + j * w1]
+                                        vsq[c] += w * w - old * old
                 for q in range(n_cols):
                     j = cols[q]
                     for c in range(n_out):

@@ -56,12 +56,14 @@ class _Spy:
 
     def __init__(self, fast):
         self.calls = {}
+        self.arguments = []
         for name in ("sgd_epoch_dense", "minibatch_epoch"):
             setattr(self, name, self._counted(name, getattr(fast, name)))
 
     def _counted(self, name, kernel):
         def call(**kwargs):
             self.calls[name] = self.calls.get(name, 0) + 1
+            self.arguments.append(kwargs)
             return kernel(**kwargs)
 
         return call
@@ -296,6 +298,72 @@ def test_dense_layouts_and_row_orders(layout, shuffle, monkeypatch):
         learning_rate="constant",
         eta0=0.05,
         max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    compiled, reference = _pair(params, X, y, monkeypatch)
+    assert compiled._engine._compiled
+    _assert_same_fit(compiled, reference)
+
+
+@requires_extension
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
+@pytest.mark.parametrize("batch_size", [1, 32, "full"])
+def test_fit_neither_copies_nor_converts_X(dtype, sparse, batch_size, monkeypatch):
+    """The kernel reads the user's X itself (float32 stays float32), and the
+    extra memory of fit is O(n_samples + model), far below the size of X."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(4000, 300)).astype(dtype)
+    y = rng.integers(0, 3, size=4000)
+    if sparse:
+        X[rng.random(X.shape) < 0.8] = 0.0
+        X = sp.csr_matrix(X)
+    spy = _Spy(_compiled._fast)
+    monkeypatch.setattr(_compiled, "_fast", spy)
+    est = GDClassifier(
+        loss="softmax",
+        batch_size=batch_size,
+        learning_rate="constant",
+        eta0=0.01,
+        max_iter=2,
+        tol=None,
+        random_state=0,
+    )
+    tracemalloc.start()
+    est.fit(X, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(spy.arguments) == 2
+    for kwargs in spy.arguments:
+        if sparse:
+            assert kwargs["X_data"] is X.data and kwargs["X_indices"] is X.indices
+        else:
+            assert kwargs["X"] is X
+    assert est.coef_.dtype == dtype
+    x_bytes = X.data.nbytes + X.indices.nbytes if sparse else X.nbytes
+    # Per-row vectors (targets, weights, order, scores of one full batch)
+    # and the model: a small fraction of X here, and no copy of it.
+    assert peak < 0.25 * x_bytes, (peak, x_bytes)
+
+
+@requires_extension
+@pytest.mark.parametrize("batch_size", [700, "full"])
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_dense_batches_span_several_blocks(batch_size, shuffle, monkeypatch):
+    """Batches of more than 512 rows are summed block by block."""
+    X, y = _problem(3, n_samples=1300, n_features=4)
+    params = dict(
+        loss="log_loss",
+        optimizer="adam",
+        penalty="elasticnet",
+        batch_size=batch_size,
+        shuffle=shuffle,
+        learning_rate="constant",
+        eta0=0.05,
+        max_iter=4,
         tol=None,
         random_state=0,
     )
