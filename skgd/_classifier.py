@@ -561,7 +561,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         engine = self._make_engine(len(self.classes_))
         if warm and old_shape == coef.shape:
             # Continue the optimizer state and the schedule clock.
-            self._state.coef, self._state.intercept = coef, intercept
+            self._state = engine.resume(self._state, coef, intercept)
         else:
             rng = check_random_state(self.random_state)
             self._state = engine.init_state(coef, intercept, rng)

@@ -17,10 +17,12 @@ formats, an installation where the extension did not build). Both paths
 give the same numbers.
 
 With ``n_jobs > 1``, the columns of a one-vs-rest model are split into
-groups that train in parallel threads (the kernels release the GIL). Each
-column's arithmetic does not depend on the others, and the kernels keep
-their sums per column, so the model and its loss curve are bit for bit the
-same for every ``n_jobs``.
+groups that train in parallel threads (the kernels release the GIL) where
+the kernel works row by row: batch 1 on dense data, any batch on CSR data.
+There each column's arithmetic does not depend on the others, and the
+kernels keep their sums per column, so the model and its loss curve are bit
+for bit the same for every ``n_jobs``. Dense mini-batches are matrix
+products over all columns at once, which BLAS threads by itself.
 """
 
 import numpy as np
@@ -109,7 +111,10 @@ def _kernel(engine, X, n_rows):
     """The kernel for this data and batch size, or None for the NumPy engine."""
     batch = n_rows if engine.batch_size is None else min(engine.batch_size, n_rows)
     if isinstance(X, np.ndarray):
-        if batch == 1 and type(engine.optimizer) is SGD:
+        # The batch-1 kernel hands rows to BLAS: it needs unit column stride
+        # and rows in memory order (any other layout is gathered by the other).
+        in_place = X.strides[1] == X.itemsize and X.strides[0] > 0
+        if batch == 1 and type(engine.optimizer) is SGD and in_place:
             return _fast.sgd_epoch_dense
         return _fast.minibatch_epoch
     if sp.issparse(X) and X.format == "csr":
@@ -136,6 +141,22 @@ def _optimizer_arrays(engine, state):
             arrays.append(opt_state[key])
     (s1, s1_b), (s2, s2_b) = arrays
     return s1, s2, s1_b, s2_b, float(opt_state.get("count", 0))
+
+
+def _state_fits(engine, state, dtype):
+    """True if the optimizer state and L1 debts are arrays the kernel can take."""
+    arrays = [
+        a
+        for value in state.opt_state.values()
+        if isinstance(value, list)
+        for a in value
+    ]
+    if np.ndim(state.l1_u):
+        arrays.append(state.l1_u)
+    return all(
+        isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous
+        for a in arrays
+    )
 
 
 def _hyperparameters(optimizer):
@@ -172,6 +193,8 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
         return None
     if sp.issparse(X) and not X.has_canonical_format:
         # A row with a repeated column would be truncated (L1) once per entry.
+        return None
+    if (engine._l1 and state.l1_q is None) or not _state_fits(engine, state, dtype):
         return None
     order = np.arange(n, dtype=np.intp) if order is None else order.astype(np.intp)
     total_weight = float(sample_weight[order].sum())
@@ -271,7 +294,11 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
             )
         return args
 
-    n_groups = 1 if multiclass else min(effective_n_jobs(n_jobs), n_out)
+    # Column groups in threads where each column's arithmetic is its own
+    # (per-row kernels): then the numbers do not depend on the grouping. A
+    # dense mini-batch is one GEMM over all columns, threaded by BLAS itself.
+    per_column = not multiclass and (not minibatch or sp.issparse(X))
+    n_groups = min(effective_n_jobs(n_jobs), n_out) if per_column else 1
     bounds = np.linspace(0, n_out, n_groups + 1).astype(int)
     calls = [columns(c0, c1) for c0, c1 in zip(bounds[:-1], bounds[1:])]
     if n_groups == 1:

@@ -40,6 +40,13 @@ class TrainState:
     l1_q: np.ndarray = None  # L1 truncation applied so far, per coordinate
     avg_coef: np.ndarray = None  # averaged iterate (ASGD)
     avg_intercept: np.ndarray = None
+    opt_owner: tuple = None  # the optimizer (type, parameters, dtype) of opt_state
+
+
+def _matches(array, like):
+    return (
+        array is not None and array.shape == like.shape and (array.dtype == like.dtype)
+    )
 
 
 def _all_finite(*arrays):
@@ -86,12 +93,39 @@ class Engine:
             opt_state=self.optimizer.init([coef, intercept]),
             sched_state=self.schedule.init(),
             rng=rng,
+            opt_owner=self._opt_owner(coef),
         )
         if self._l1:
             state.l1_q = np.zeros_like(coef)
         if self.average:
             state.avg_coef = np.zeros_like(coef)
             state.avg_intercept = np.zeros_like(intercept)
+        return state
+
+    def _opt_owner(self, coef):
+        optimizer = self.optimizer
+        return type(optimizer), repr(optimizer.get_params()), coef.dtype
+
+    def resume(self, state, coef, intercept):
+        """Continue ``state`` (warm start) from ``coef`` and ``intercept``.
+
+        The schedule clock and the optimizer's velocities and moments carry
+        over. What no longer fits this engine is started afresh: the
+        optimizer state if the optimizer or the dtype changed, the L1 and
+        averaging bookkeeping if the penalty or ``average`` changed.
+        """
+        state.coef, state.intercept = coef, intercept
+        owner = self._opt_owner(coef)
+        if state.opt_owner != owner:
+            state.opt_state = self.optimizer.init([coef, intercept])
+            state.opt_owner = owner
+        if self._l1 and not _matches(state.l1_q, coef):
+            state.l1_q, state.l1_u = np.zeros_like(coef), 0.0
+        elif self._l1 and np.ndim(state.l1_u):
+            state.l1_u = np.asarray(state.l1_u, dtype=coef.dtype)
+        if self.average and not _matches(state.avg_coef, coef):
+            # The average of the one iterate seen so far.
+            state.avg_coef, state.avg_intercept = coef.copy(), intercept.copy()
         return state
 
     def averaging(self, state):

@@ -22,16 +22,7 @@ import numpy as np
 
 from libc.math cimport exp, fabs, log, log1p, pow, sqrt
 from libc.string cimport memcpy
-from scipy.linalg.cython_blas cimport (
-    daxpy,
-    ddot,
-    dgemm,
-    dgemv,
-    saxpy,
-    sdot,
-    sgemm,
-    sgemv,
-)
+from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
 
 # Loss codes: keep in step with skgd._compiled.LOSS_CODES.
 DEF HINGE = 0
@@ -174,21 +165,6 @@ cdef inline void _axpy(int n, double a, const floating *x, int incx, floating *w
         daxpy(&n, &alpha, <double *> x, &incx, w, &one)
     else:
         saxpy(&n, &alpha, <float *> x, &incx, w, &one)
-
-
-cdef inline void _gemv_t(
-    int m, int n, const floating *a, int lda, const floating *x, int incx, floating *y
-) noexcept nogil:
-    """y = A^T x for the column-major m x n matrix A (a row-major n x m one)."""
-    cdef char trans = c'T'
-    cdef int one = 1
-    cdef floating alpha = 1.0, beta = 0.0
-    if floating is double:
-        dgemv(&trans, &m, &n, &alpha, <double *> a, &lda, <double *> x, &incx,
-              &beta, y, &one)
-    else:
-        sgemv(&trans, &m, &n, &alpha, <float *> a, &lda, <float *> x, &incx,
-              &beta, y, &one)
 
 
 cdef inline void _gemm(
@@ -432,8 +408,9 @@ def sgd_epoch_dense(
     # as in scikit-learn). Otherwise each step makes one fused pass per row.
     cdef bint scaled = l1 == 0.0 and average == 0
     cdef int nf = <int> n_features
-    cdef int incx = <int> (X.strides[1] // sizeof(floating))
     cdef double wscale = 1.0
+    if X.strides[1] != sizeof(floating) or X.strides[0] <= 0:
+        raise ValueError("sgd_epoch_dense needs rows of unit stride, in order")
     cdef double[::1] scores_ = np.zeros(n_out + 1)
     cdef double[::1] grads_ = np.zeros(n_out + 1)
     cdef double[::1] dots_ = np.zeros(n_out)
@@ -448,7 +425,6 @@ def sgd_epoch_dense(
     cdef Py_ssize_t y1 = Y.strides[1] // sizeof(floating)
     cdef double *dsum = &data_sums[0]
     cdef double *vsq = &vsq_[0]
-    cdef floating[::1] zf = np.zeros(n_out, dtype=np.asarray(coef).dtype)
     with nogil:
         if scaled:
             for c in range(n_out):
@@ -464,18 +440,16 @@ def sgd_epoch_dense(
                 l1_u = l1_u + lr * l1
             averaging = average > 0 and average <= t
             kk = t - average + 1.0
-            if n_out == 1:
-                dots[0] = _dot(nf, &X[i, 0], incx, &coef[0, 0])
-            else:
-                # All the columns' dot products in one BLAS call.
-                _gemv_t(nf, <int> n_out, &coef[0, 0], nf, &X[i, 0], incx, &zf[0])
-                for c in range(n_out):
-                    dots[c] = zf[c]
             for c in range(n_out):
+                # One BLAS call per column (not one GEMV for all): a column's
+                # numbers then do not depend on which columns share the call,
+                # so splitting the columns over threads changes no bit.
+                dots[c] = _dot(nf, &X[i, 0], 1, &coef[c, 0])
                 scores[c + pinned] = wscale * dots[c] + intercept[c]
             _row_loss(
-                loss_code, loss_param, n_out, pinned, Yp + i * y0, y1, y_idx[i],
-                scores, grads, sample_weight[i], dsum,
+                loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
+                y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
+                sample_weight[i], dsum,
             )
             if scaled:
                 if l2 != 0.0:
@@ -494,9 +468,9 @@ def sgd_epoch_dense(
                     g = grads[c + pinned] * scale
                     if g != 0.0:
                         a = -lr * g / wscale
-                        _axpy(nf, a, &X[i, 0], incx, &coef[c, 0])
+                        _axpy(nf, a, &X[i, 0], 1, &coef[c, 0])
                         vsq[c] += 2.0 * a * dots[c] + a * a * _dot(
-                            nf, &X[i, 0], incx, <floating *> &X[i, 0]
+                            nf, &X[i, 0], 1, <floating *> &X[i, 0]
                         )
                     if fit_intercept:
                         intercept[c] = intercept[c] + (-lr * g)
@@ -633,7 +607,10 @@ def minibatch_epoch(
     cdef Py_ssize_t[::1] cols = np.zeros(n_features if sparse else 1, np.intp)
     # Dense batches go in blocks of at most 512 rows and 4 MiB: the gathered
     # rows, their scores and score gradients.
-    cdef bint row_major = not sparse and incx == 1
+    cdef int ldx = 1 if sparse else <int> (X.strides[0] // sizeof(floating))
+    # Rows BLAS can read in place: unit column stride, rows in increasing
+    # memory order without overlap (else they are gathered).
+    cdef bint row_major = not sparse and incx == 1 and ldx >= nf
     cdef Py_ssize_t block_rows = 1 if sparse else max(
         1, min(batch_size, n_rows, 512, (1 << 22) // (n_features * sizeof(floating)))
     )
@@ -650,7 +627,6 @@ def minibatch_epoch(
     )
     cdef floating[:, ::1] Z = np.zeros((batch_rows, n_out), dtype)
     cdef floating[:, ::1] G = np.zeros((batch_rows, n_out), dtype)
-    cdef int ldx = 1 if sparse else <int> (X.strides[0] // sizeof(floating))
     cdef int ldr
     cdef bint contiguous
     cdef const floating *rows
@@ -735,7 +711,8 @@ def minibatch_epoch(
                         scores[c + pinned] = wscale * dots[c] + intercept[c]
                     _row_loss(
                         loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                        y_idx[i], scores, grads, sample_weight[i], dsum,
+                        y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
+                    sample_weight[i], dsum,
                     )
                     f = row_scale[i] / size
                     if direct:
@@ -810,7 +787,8 @@ def minibatch_epoch(
                             scores[c + pinned] = Z[k - b0, c] + intercept[c]
                         _row_loss(
                             loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                            y_idx[i], scores, grads, sample_weight[i], dsum,
+                            y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
+                    sample_weight[i], dsum,
                         )
                         f = row_scale[i] / size
                         for c in range(n_out):
