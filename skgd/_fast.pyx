@@ -853,6 +853,10 @@ def minibatch_epoch(
                 a = -lr / wscale
                 if replay:
                     for k in range(start, stop):
+                        if k + 1 < stop:
+                            _prefetch_row(
+                                &X_data[0], &X_indices[0], &X_indptr[0], order[k + 1]
+                            )
                         i = order[k]
                         nonzero = False
                         for c in range(n_out):
