@@ -28,6 +28,7 @@ products over all columns at once, which BLAS threads by itself.
 import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from sklearn.utils.parallel import Parallel, delayed
 from threadpoolctl import ThreadpoolController
 
@@ -55,6 +56,15 @@ except ImportError:  # pragma: no cover - exercised by the fallback test
 ENABLED = True
 
 _threadpools = None  # a ThreadpoolController, made on first use (it scans)
+
+
+def _lane_threads():
+    """Threads for the two lanes of large dense batches (OpenMP).
+
+    As scikit-learn's OpenMP code: OMP_NUM_THREADS, threadpoolctl limits and
+    the number of cores bound it.
+    """
+    return max(1, min(2, _openmp_effective_n_threads()))
 
 
 def _one_blas_thread():
@@ -253,6 +263,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
             dense, data = X, np.zeros(1, dtype)
             indices = indptr = np.zeros(1, np.int32)
         common.update(
+            n_threads=1 if sp.issparse(X) else _lane_threads(),
             X=dense,
             X_data=data,
             X_indices=indices,
@@ -301,7 +312,11 @@ def run_epoch(engine, state, X, Y, sample_weight, order, n_jobs=None):
     n_groups = min(effective_n_jobs(n_jobs), n_out) if per_column else 1
     bounds = np.linspace(0, n_out, n_groups + 1).astype(int)
     calls = [columns(c0, c1) for c0, c1 in zip(bounds[:-1], bounds[1:])]
-    if n_groups == 1:
+    if n_groups == 1 and common.get("n_threads", 1) > 1:
+        # The kernel's lanes are the parallelism: BLAS stays on one thread.
+        with _one_blas_thread():
+            results = [kernel(**calls[0])]
+    elif n_groups == 1:
         results = [kernel(**calls[0])]
     else:
         with _one_blas_thread():

@@ -18,6 +18,7 @@ kernel applies and holds the integer codes of the components).
 """
 
 from cython cimport floating
+from cython.parallel cimport prange
 import numpy as np
 
 from libc.math cimport exp, fabs, log, log1p, pow, sqrt
@@ -53,20 +54,14 @@ cdef extern from *:
     void __builtin_prefetch(const void *addr) noexcept nogil
 
 
+# Dense batches of more than one block are split into this many lanes, which
+# run in parallel threads; a constant, so results do not depend on threads.
+DEF LANES = 2
+
+
 ctypedef fused index_t:
     int
     long
-
-
-cdef inline double _log1pexp(double x) noexcept nogil:
-    """log(1 + e^x) without overflow, as numpy's logaddexp(0, x)."""
-    if x > 0:
-        return x + log1p(exp(-x))
-    return log1p(exp(x))
-
-
-cdef inline double _expit(double x) noexcept nogil:
-    return 1.0 / (1.0 + exp(-x))
 
 
 cdef inline double _sign(double x) noexcept nogil:
@@ -87,8 +82,14 @@ cdef inline void _loss_grad(
         loss[0] = r * r
         grad[0] = -2.0 * y * r
     elif code == LOG:
-        loss[0] = _log1pexp(-m)
-        grad[0] = -y * _expit(-m)
+        # log(1 + e^-m) and its slope from one exponential, e = e^-|m| <= 1.
+        r = exp(-fabs(m))
+        if m > 0:
+            loss[0] = log1p(r)
+            grad[0] = -y * (r / (1.0 + r))
+        else:
+            loss[0] = -m + log1p(r)
+            grad[0] = -y / (1.0 + r)
     elif code == MODIFIED_HUBER:
         if m >= -1.0:
             r = 1.0 - m if 1.0 - m > 0 else 0.0
@@ -311,6 +312,16 @@ cdef inline void _prefetch_row(
         p = p + step
 
 
+cdef inline void _prefetch_weights(
+    const floating *W, Py_ssize_t w1, const index_t *indices, const index_t *indptr,
+    Py_ssize_t i,
+) noexcept nogil:
+    """Ask the cache for the weights of CSR row ``i``'s columns."""
+    cdef Py_ssize_t p
+    for p in range(indptr[i], indptr[i + 1]):
+        __builtin_prefetch(&W[indices[p] * w1])
+
+
 cdef inline void _prefetch_dense_row(
     const floating[:, :] X,
     Py_ssize_t i,
@@ -353,6 +364,106 @@ cdef inline void _scaled_update(
         new = v[0]
         vsq[0] += new * new - old * old
         vabs[0] += fabs(new) - fabs(old)
+
+
+cdef void _dense_lane(
+    Py_ssize_t lane,
+    Py_ssize_t n_lanes,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    Py_ssize_t size,
+    Py_ssize_t block_rows,
+    const floating[:, :] X,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t n_rows,
+    bint row_major,
+    int ldx,
+    int incx,
+    const floating *W,
+    Py_ssize_t n_out,
+    Py_ssize_t pinned,
+    const floating[::1] intercept,
+    int loss_code,
+    double loss_param,
+    const floating *Yp,
+    Py_ssize_t y0,
+    Py_ssize_t y1,
+    const Py_ssize_t[::1] y_idx,
+    const floating[::1] row_scale,
+    const floating[::1] sample_weight,
+    bint fit_intercept,
+    floating[:, :, ::1] Xb3,
+    floating[:, :, ::1] Z3,
+    floating[:, :, ::1] G3,
+    floating[:, :, ::1] GR3,
+    double[:, ::1] lane_b,
+    double[:, ::1] lane_sums,
+    double[:, ::1] lane_scores,
+    double[:, ::1] lane_grads,
+) noexcept nogil:
+    """Dense rows start:stop of a batch: the blocks of this lane.
+
+    Two matrix products per block of rows: the scores Xb W^T, then the
+    gradient G^T Xb, summed over the lane's blocks into ``GR3[lane]`` (its
+    intercept part into ``lane_b[lane]``, its loss into ``lane_sums[lane]``).
+    Blocks of consecutive rows of a row-major X are used where they lie;
+    others are gathered into the lane's buffer of one block (bounded in size,
+    so memory never grows with the batch or with X).
+    """
+    cdef Py_ssize_t b0, b1, k, i, c, j, n_features = X.shape[1]
+    cdef int nf = <int> n_features, ldr
+    cdef bint contiguous, first = True
+    cdef const floating *rows
+    cdef double f, g
+    cdef double *scores = &lane_scores[lane, 0]
+    cdef double *grads = &lane_grads[lane, 0]
+    b0 = start + lane * block_rows
+    while b0 < stop:
+        b1 = b0 + block_rows if b0 + block_rows < stop else stop
+        contiguous = row_major
+        for k in range(b0 + 1, b1):
+            if order[k] != order[k - 1] + 1:
+                contiguous = False
+                break
+        if contiguous:
+            rows = &X[order[b0], 0]
+            ldr = ldx
+        else:
+            for k in range(b0, b1):
+                if k + 1 < b1:
+                    _prefetch_dense_row(
+                        X, order[k + 1], row_scale, sample_weight, Yp, y0
+                    )
+                i = order[k]
+                if incx == 1:
+                    memcpy(&Xb3[lane, k - b0, 0], &X[i, 0], n_features * sizeof(floating))
+                else:
+                    for j in range(n_features):
+                        Xb3[lane, k - b0, j] = X[i, j]
+            rows = &Xb3[lane, 0, 0]
+            ldr = nf
+        _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, W, nf,
+              rows, ldr, 0.0, &Z3[lane, 0, 0], <int> n_out)
+        for k in range(b0, b1):
+            i = order[k]
+            for c in range(n_out):
+                scores[c + pinned] = Z3[lane, k - b0, c] + intercept[c]
+            _row_loss(
+                loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
+                y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
+                sample_weight[i], &lane_sums[lane, 0],
+            )
+            f = row_scale[i] / size
+            for c in range(n_out):
+                g = grads[c + pinned] * f
+                G3[lane, k - b0, c] = g
+                if fit_intercept:
+                    lane_b[lane, c] += g
+        _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
+              &G3[lane, 0, 0], <int> n_out, 0.0 if first else 1.0,
+              &GR3[lane, 0, 0], nf)
+        first = False
+        b0 = b0 + n_lanes * block_rows
 
 
 def sgd_epoch_dense(
@@ -554,6 +665,7 @@ def minibatch_epoch(
     floating[:, :] grad,
     double[::1] data_sums,
     double[::1] penalty_sums,
+    int n_threads=1,
 ):
     """Mini-batch steps of any built-in optimizer; returns ``(t, l1_u, count)``.
 
@@ -611,9 +723,13 @@ def minibatch_epoch(
     # Rows BLAS can read in place: unit column stride, rows in increasing
     # memory order without overlap (else they are gathered).
     cdef bint row_major = not sparse and incx == 1 and ldx >= nf
+    cdef Py_ssize_t rows_per_batch = min(batch_size, n_rows)
     cdef Py_ssize_t block_rows = 1 if sparse else max(
-        1, min(batch_size, n_rows, 512, (1 << 22) // (n_features * sizeof(floating)))
+        1, min(rows_per_batch, 512, (1 << 22) // (n_features * sizeof(floating)))
     )
+    if not sparse and rows_per_batch >= 128:
+        # At least one block per lane, so that both threads have work.
+        block_rows = min(block_rows, (rows_per_batch + LANES - 1) // LANES)
     cdef Py_ssize_t batch_rows = block_rows, b0, b1
     cdef bint in_order = True  # rows in order: blocks never need gathering
     for k in range(1, n_rows):
@@ -622,11 +738,19 @@ def minibatch_epoch(
             break
     cdef object dtype = np.asarray(coef).dtype
     cdef bint gathers = not sparse and not (in_order and row_major)
-    cdef floating[:, ::1] Xb = np.zeros(
-        (batch_rows if gathers else 1, n_features if gathers else 1), dtype
+    cdef Py_ssize_t lanes = 1 if sparse else LANES, n_blocks, lane, used
+    cdef floating[:, :, ::1] Xb3 = np.zeros(
+        (lanes, batch_rows if gathers else 1, n_features if gathers else 1), dtype
     )
-    cdef floating[:, ::1] Z = np.zeros((batch_rows, n_out), dtype)
-    cdef floating[:, ::1] G = np.zeros((batch_rows, n_out), dtype)
+    cdef floating[:, :, ::1] Z3 = np.zeros((lanes, batch_rows, n_out), dtype)
+    cdef floating[:, :, ::1] G3 = np.zeros((lanes, batch_rows, n_out), dtype)
+    cdef floating[:, :, ::1] GR3 = np.zeros(
+        (lanes, n_out if not sparse else 1, n_features if not sparse else 1), dtype
+    )
+    cdef double[:, ::1] lane_b = np.zeros((lanes, n_out))
+    cdef double[:, ::1] lane_sums = np.zeros((lanes, n_out))
+    cdef double[:, ::1] lane_scores = np.zeros((lanes, n_out + 1))
+    cdef double[:, ::1] lane_grads = np.zeros((lanes, n_out + 1))
     cdef int ldr
     cdef bint contiguous
     cdef const floating *rows
@@ -677,16 +801,22 @@ def minibatch_epoch(
             if sparse:
                 # Row by row, marking the columns that the batch touches.
                 for k in range(start, stop):
-                    i = order[k]
+                    # A pipeline of prefetches: the row pointers three rows
+                    # ahead, the row's entries two ahead, then its weights
+                    # (whose columns are known by then) one ahead.
+                    if k + 3 < n_rows:
+                        __builtin_prefetch(&X_indptr[order[k + 3]])
                     if k + 2 < n_rows:
-                        __builtin_prefetch(&X_indptr[order[k + 2]])
-                    if k + 1 < n_rows:
-                        i = order[k + 1]
+                        i = order[k + 2]
                         _prefetch_row(&X_data[0], &X_indices[0], &X_indptr[0], i)
                         __builtin_prefetch(&row_scale[i])
                         __builtin_prefetch(&sample_weight[i])
                         __builtin_prefetch(&Yp[i * y0])
-                        i = order[k]
+                    if k + 1 < n_rows and n_out > 1:
+                        # One output's weights (8 bytes per column) mostly
+                        # stay cached; several outputs' do not.
+                        _prefetch_weights(W, w1, &X_indices[0], &X_indptr[0], order[k + 1])
+                    i = order[k]
                     # Non-zeros outer, outputs inner: with several outputs,
                     # coef is column-major here (see skgd._compiled).
                     xsq = 0.0
@@ -746,60 +876,44 @@ def minibatch_epoch(
                             for c in range(n_out):
                                 GR[c * g0 + j * g1] += dots[c] * X_data[p]
             else:
-                # Two matrix products per block of rows: the scores Xb W^T,
-                # then the gradient G^T Xb added up over the blocks. Blocks of
-                # consecutive rows of a row-major X are used where they lie;
-                # others are gathered into a buffer of one block (bounded in
-                # size, so memory never grows with the batch or with X).
-                b0 = start
-                while b0 < stop:
-                    b1 = b0 + block_rows if b0 + block_rows < stop else stop
-                    contiguous = row_major
-                    for k in range(b0 + 1, b1):
-                        if order[k] != order[k - 1] + 1:
-                            contiguous = False
-                            break
-                    if contiguous:
-                        rows = &X[order[b0], 0]
-                        ldr = ldx
-                    else:
-                        for k in range(b0, b1):
-                            if k + 1 < n_rows:
-                                _prefetch_dense_row(
-                                    X, order[k + 1], row_scale, sample_weight, Yp, y0
-                                )
-                            i = order[k]
-                            if incx == 1:
-                                memcpy(
-                                    &Xb[k - b0, 0], &X[i, 0],
-                                    n_features * sizeof(floating),
-                                )
-                            else:
-                                for j in range(n_features):
-                                    Xb[k - b0, j] = X[i, j]
-                        rows = &Xb[0, 0]
-                        ldr = nf
-                    _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, &W[0], nf,
-                          rows, ldr, 0.0, &Z[0, 0], <int> n_out)
-                    for k in range(b0, b1):
-                        i = order[k]
-                        for c in range(n_out):
-                            scores[c + pinned] = Z[k - b0, c] + intercept[c]
-                        _row_loss(
-                            loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                            y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
-                    sample_weight[i], dsum,
+                # Blocks of rows, dealt to LANES lanes in turn, each lane with
+                # its own buffers and partial sums (added in lane order after
+                # the batch): the lanes run in parallel threads when there is
+                # more than one block, and the numbers never depend on the
+                # number of threads.
+                n_blocks = (size + block_rows - 1) // block_rows
+                if n_blocks == 1 or n_threads == 1:
+                    for lane in range(LANES if n_blocks > 1 else 1):
+                        _dense_lane(
+                            lane, LANES, start, stop, size, block_rows, X, order,
+                            n_rows, row_major, ldx, incx, W, n_out, pinned,
+                            intercept, loss_code, loss_param, Yp, y0, y1, y_idx,
+                            row_scale, sample_weight, fit_intercept, Xb3, Z3, G3,
+                            GR3, lane_b, lane_sums, lane_scores, lane_grads,
                         )
-                        f = row_scale[i] / size
-                        for c in range(n_out):
-                            g = grads[c + pinned] * f
-                            G[k - b0, c] = g
-                            if fit_intercept:
-                                grad_b[c] += g
-                    _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
-                          &G[0, 0], <int> n_out, 0.0 if b0 == start else 1.0,
-                          &GR[0], nf)
-                    b0 = b1
+                else:
+                    for lane in prange(
+                        LANES, num_threads=n_threads, schedule="static"
+                    ):
+                        _dense_lane(
+                            lane, LANES, start, stop, size, block_rows, X, order,
+                            n_rows, row_major, ldx, incx, W, n_out, pinned,
+                            intercept, loss_code, loss_param, Yp, y0, y1, y_idx,
+                            row_scale, sample_weight, fit_intercept, Xb3, Z3, G3,
+                            GR3, lane_b, lane_sums, lane_scores, lane_grads,
+                        )
+                used = LANES if n_blocks > 1 else 1
+                for c in range(n_out):
+                    for j in range(n_features):
+                        g = GR3[0, c, j]
+                        for lane in range(1, used):
+                            g = g + GR3[lane, c, j]
+                        GR[c * g0 + j * g1] = g
+                    for lane in range(used):
+                        grad_b[c] += lane_b[lane, c]
+                        dsum[c] += lane_sums[lane, c]
+                        lane_b[lane, c] = 0.0
+                        lane_sums[lane, c] = 0.0
             # One step.
             if opt_code == ADAM:
                 opt_count = opt_count + 1.0
@@ -853,9 +967,13 @@ def minibatch_epoch(
                 a = -lr / wscale
                 if replay:
                     for k in range(start, stop):
-                        if k + 1 < stop:
+                        if k + 2 < stop:
                             _prefetch_row(
-                                &X_data[0], &X_indices[0], &X_indptr[0], order[k + 1]
+                                &X_data[0], &X_indices[0], &X_indptr[0], order[k + 2]
+                            )
+                        if k + 1 < stop and n_out > 1:
+                            _prefetch_weights(
+                                W, w1, &X_indices[0], &X_indptr[0], order[k + 1]
                             )
                         i = order[k]
                         nonzero = False

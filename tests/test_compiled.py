@@ -425,3 +425,28 @@ def test_warm_start_with_new_penalty_or_dtype(optimizer, monkeypatch):
         fits.append(est)
     np.testing.assert_allclose(fits[1].coef_, fits[0].coef_, rtol=1e-5, atol=1e-6)
     assert fits[1].t_ == fits[0].t_ == 1 + 3 * 2 * 15
+
+
+@requires_extension
+@pytest.mark.parametrize("batch_size", [200, "full"])
+def test_lanes_give_the_same_bits_on_any_number_of_threads(batch_size, monkeypatch):
+    """Large dense batches run in two lanes; one thread or two, same model."""
+    X, y = _problem(4, n_samples=1500, n_features=7)
+    fits = []
+    for threads in (1, 2):
+        monkeypatch.setattr(_compiled, "_lane_threads", lambda threads=threads: threads)
+        fits.append(
+            GDClassifier(
+                loss="softmax",
+                optimizer="rmsprop",
+                batch_size=batch_size,
+                learning_rate="constant",
+                eta0=0.01,
+                max_iter=3,
+                tol=None,
+                random_state=0,
+            ).fit(X, y)
+        )
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
