@@ -279,21 +279,39 @@ HEADER = (
 )
 
 
-def _format_row(r):
+def _cells(r):
     ours = r["skgd_epoch_s"]
     accuracy = f"{r['accuracy']:.3f}"
     if "numpy_engine_accuracy" in r:
         accuracy += f" ({r['numpy_engine_accuracy']:.3f})"
-    return (
-        f"| {r['data']} | {r['loss']} | {r['batch_size']} | {ours:.3f} | "
-        f"{_ratio(ours, r['sgdclassifier_epoch_s'])} | "
-        f"{_ratio(ours, r.get('numpy_engine_epoch_s'))} | "
-        f"{_ratio(ours, r.get('numpy_loop_epoch_s'))} | "
-        f"{_ratio(ours, r.get('mlp_epoch_s'))} | "
-        f"{_ratio(ours, r['bound_s'])} | {r['skgd_fit_overhead_s']:.3f} | "
-        f"{accuracy} | "
-        f"{r['peak_fit_mb']:.1f} ({r['x_mb']:.0f}) |"
-    )
+    return [
+        r["data"],
+        r["loss"],
+        str(r["batch_size"]),
+        f"{ours:.3f}",
+        _ratio(ours, r["sgdclassifier_epoch_s"]),
+        _ratio(ours, r.get("numpy_engine_epoch_s")),
+        _ratio(ours, r.get("numpy_loop_epoch_s")),
+        _ratio(ours, r.get("mlp_epoch_s")),
+        _ratio(ours, r["bound_s"]),
+        f"{r['skgd_fit_overhead_s']:.3f}",
+        accuracy,
+        f"{r['peak_fit_mb']:.1f} ({r['x_mb']:.0f})",
+    ]
+
+
+def _format_row(r):
+    return "| " + " | ".join(_cells(r)) + " |"
+
+
+def _rst(results, title):
+    """The table as reStructuredText, for the documentation."""
+    names = [h.strip() for h in HEADER.split("\n")[0].strip("|").split("|")]
+    quote = '", "'.join
+    lines = [title, "-" * len(title), "", ".. csv-table::", "   :header-rows: 1", ""]
+    lines.append(f'   "{quote(names)}"')
+    lines += [f'   "{quote(_cells(r))}"' for r in results]
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -301,14 +319,33 @@ def main():
     parser.add_argument("--quick", action="store_true", help="20k rows, not 200k")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default="benchmarks/results.json")
+    parser.add_argument("--rst", help="also write the table as reStructuredText")
+    parser.add_argument(
+        "--from-json", help="print (and --rst) the table of an earlier run"
+    )
     args = parser.parse_args()
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
-    print(f"{machine}, {date.today()}; ratios below 1: skgd is faster\n")
-    print(HEADER)
-    results = run(quick=args.quick, repeats=args.repeats)
-    with open(args.json, "w") as f:
-        meta = {"date": str(date.today()), "machine": platform.platform()}
-        json.dump({**meta, "cores": os.cpu_count(), "results": results}, f, indent=1)
+    if args.from_json:
+        with open(args.from_json) as f:
+            saved = json.load(f)
+        results, when = saved["results"], saved["date"]
+        machine = f"{saved['machine']}, {saved['cores']} cores"
+        print(HEADER)
+        for row in results:
+            print(_format_row(row))
+    else:
+        when = str(date.today())
+        machine = f"{platform.platform()}, {os.cpu_count()} cores"
+        print(f"{machine}, {when}; ratios below 1: skgd is faster\n")
+        print(HEADER)
+        results = run(quick=args.quick, repeats=args.repeats)
+        with open(args.json, "w") as f:
+            meta = {"date": when, "machine": platform.platform()}
+            json.dump(
+                {**meta, "cores": os.cpu_count(), "results": results}, f, indent=1
+            )
+    if args.rst:
+        with open(args.rst, "w") as f:
+            f.write(_rst(results, f"Measured on {machine}, {when}"))
 
 
 if __name__ == "__main__":

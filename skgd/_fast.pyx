@@ -818,21 +818,21 @@ def minibatch_epoch(
             if sparse:
                 # Row by row, marking the columns that the batch touches.
                 for k in range(start, stop):
-                    # A pipeline of prefetches: the row pointers three rows
-                    # ahead, the row's entries two ahead, then its weights
-                    # (whose columns are known by then) one ahead.
-                    if k + 3 < n_rows:
-                        __builtin_prefetch(&X_indptr[order[k + 3]])
-                    if k + 2 < n_rows:
-                        i = order[k + 2]
+                    # A pipeline of prefetches: the row pointers six rows
+                    # ahead, the row's entries four ahead, then its weights
+                    # (whose columns are known by then) two ahead.
+                    if k + 6 < n_rows:
+                        __builtin_prefetch(&X_indptr[order[k + 6]])
+                    if k + 4 < n_rows:
+                        i = order[k + 4]
                         _prefetch_row(&X_data[0], &X_indices[0], &X_indptr[0], i)
                         __builtin_prefetch(&row_scale[i])
                         __builtin_prefetch(&sample_weight[i])
                         __builtin_prefetch(&Yp[i * y0])
-                    if k + 1 < n_rows and n_out > 1:
+                    if k + 2 < n_rows and n_out > 1:
                         # One output's weights (8 bytes per column) mostly
                         # stay cached; several outputs' do not.
-                        _prefetch_weights(W, w1, &X_indices[0], &X_indptr[0], order[k + 1])
+                        _prefetch_weights(W, w1, &X_indices[0], &X_indptr[0], order[k + 2])
                     i = order[k]
                     # Non-zeros outer, outputs inner: with several outputs,
                     # coef is column-major here (see skgd._compiled).
@@ -984,13 +984,15 @@ def minibatch_epoch(
                 a = -lr / wscale
                 if replay:
                     for k in range(start, stop):
-                        if k + 2 < stop:
+                        # Rows a batch ago are out of the cache by now: fetch
+                        # entries four rows ahead and weights two ahead.
+                        if k + 4 < stop:
                             _prefetch_row(
-                                &X_data[0], &X_indices[0], &X_indptr[0], order[k + 2]
+                                &X_data[0], &X_indices[0], &X_indptr[0], order[k + 4]
                             )
-                        if k + 1 < stop and n_out > 1:
+                        if k + 2 < stop and n_out > 1:
                             _prefetch_weights(
-                                W, w1, &X_indices[0], &X_indptr[0], order[k + 1]
+                                W, w1, &X_indices[0], &X_indptr[0], order[k + 2]
                             )
                         i = order[k]
                         nonzero = False
