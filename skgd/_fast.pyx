@@ -92,11 +92,11 @@ cdef inline void _loss_grad(
         r = expf(<float> -fabs(m)) if single else exp(-fabs(m))
         # float32: logf(1 + r) is several times faster than log1pf and off by
         # at most r's rounding (below 6e-8), nothing at float32 precision.
+        loss[0] = logf(1.0 + <float> r) if single else log1p(r)
         if m > 0:
-            loss[0] = logf(1.0 + <float> r) if single else log1p(r)
             grad[0] = -y * (r / (1.0 + r))
         else:
-            loss[0] = -m + (logf(1.0 + <float> r) if single else log1p(r))
+            loss[0] = loss[0] - m
             grad[0] = -y / (1.0 + r)
     elif code == MODIFIED_HUBER:
         if m >= -1.0:
@@ -146,7 +146,7 @@ cdef double _multiclass_loss_grad(
             # At most 1: no overflow.
             g[j] = expf(<float> (z[j] - top)) if single else exp(z[j] - top)
             total = total + g[j]
-        lse = top + log(total)
+        lse = top + (logf(<float> total) if single else log(total))
         for j in range(n):
             g[j] = g[j] / total
         g[y] = g[y] - 1.0
