@@ -154,9 +154,7 @@ def _numpy_engine(loss, batch_size, data, repeats, extra):
         _compiled.ENABLED = True
 
 
-def _workloads(quick):
-    n = 20_000 if quick else 200_000
-    d_sparse = 10_000 if quick else 100_000
+def _workloads(n, d_sparse):
     return [
         ("dense f64 binary", *_dense(n, 100, 2, np.float64)),
         ("dense f32 binary", *_dense(n, 100, 2, np.float32)),
@@ -236,9 +234,13 @@ def _sgdclassifier(loss, max_iter):
     )
 
 
-def run(quick=False, repeats=3, batch_sizes=(1, 32, 256, 4096, "full")):
+def run(n=200_000, d_sparse=100_000, repeats=3, batch_sizes=(1, 32, 256, 4096, "full")):
+    """Every workload at every batch size: a list of result rows (dicts).
+
+    ``n`` rows (80 % for training), ``d_sparse`` columns in the CSR workloads.
+    """
     results = []
-    for name, X, y in _workloads(quick):
+    for name, X, y in _workloads(n, d_sparse):
         n_train = int(0.8 * X.shape[0])
         n_classes = len(np.unique(y))
         data = (X[:n_train], y[:n_train], X[n_train:], y[n_train:], n_classes)
@@ -337,7 +339,8 @@ def main():
         machine = f"{platform.platform()}, {os.cpu_count()} cores"
         print(f"{machine}, {when}; ratios below 1: skgd is faster\n")
         print(HEADER)
-        results = run(quick=args.quick, repeats=args.repeats)
+        sizes = (20_000, 10_000) if args.quick else (200_000, 100_000)
+        results = run(*sizes, repeats=args.repeats)
         with open(args.json, "w") as f:
             meta = {"date": when, "machine": platform.platform()}
             json.dump(

@@ -1,0 +1,41 @@
+"""The benchmark script runs end to end (on tiny data) and reports sound rows.
+
+Timings themselves are never asserted: the machines are shared and noisy.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_runs_and_reports_every_column(bench, capsys):
+    rows = bench.run(n=300, d_sparse=400, repeats=1, batch_sizes=(1, 32, "full"))
+    # 6 workloads x 2 losses x 3 batch sizes
+    assert len(rows) == 36
+    for row in rows:
+        assert row["skgd_epoch_s"] > 0 and row["sgdclassifier_epoch_s"] > 0
+        assert 0.0 <= row["accuracy"] <= 1.0
+        assert row["bound_s"] == max(row["read_once_s"], row["gemm_s"])
+        if row["batch_size"] != 1:
+            # Both engines train the same model.
+            assert row["numpy_engine_accuracy"] == row["accuracy"]
+    softmax_32 = [r for r in rows if r["loss"] == "softmax" and r["batch_size"] == 32]
+    assert all("mlp_epoch_s" in r for r in softmax_32 if "CSR" not in r["data"])
+    assert all("numpy_loop_epoch_s" in r for r in softmax_32 if "CSR" not in r["data"])
+    json.dumps(rows)  # the --json output
+    table = bench._rst(rows, "Tiny run")
+    assert table.count('\n   "') == 37  # header + one line per row
+    assert bench._format_row(rows[0]).count("|") == 13
+    capsys.readouterr()
