@@ -112,11 +112,13 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         Threads for the one-vs-rest columns of a multiclass model with a
         binary loss, as in SGDClassifier (None means 1 unless in a
         :func:`joblib.parallel_backend` context, -1 means all cores). The
-        columns are split into groups trained side by side by the compiled
-        epoch; the result is bit for bit the same for every ``n_jobs``.
-        Softmax, the multiclass hinge and epochs run by the NumPy engine
-        (large dense batches, user-defined components) use one thread, and
-        BLAS's own threads where they multiply matrices.
+        columns are split into groups trained side by side where the compiled
+        epoch works row by row (batch 1 on dense data, any batch on CSR data);
+        the result is bit for bit the same for every ``n_jobs``. Dense
+        mini-batches are matrix products over all columns, spread over two
+        OpenMP threads (bounded by ``OMP_NUM_THREADS`` and threadpoolctl, as in
+        scikit-learn), whatever ``n_jobs``; softmax, the multiclass hinge and
+        user-defined components do not split columns.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the validation split.
     learning_rate : {"optimal", "constant", "invscaling", "adaptive", "pa1", \
