@@ -53,6 +53,10 @@ DEF ADAM = 5
 cdef extern from *:
     void __builtin_prefetch(const void *addr) noexcept nogil
 
+cdef extern from "_vmath.h":
+    void skgd_exp_nonpos_f32(int n, float *x) noexcept nogil
+    void skgd_logistic_f32(int n, float *m, float *slope) noexcept nogil
+
 
 # Dense batches of more than one block are split into this many lanes, which
 # run in parallel threads; a constant, so results do not depend on threads.
@@ -379,6 +383,89 @@ cdef inline void _scaled_update(
         vabs[0] += fabs(new) - fabs(old)
 
 
+cdef void _float_block_loss(
+    int code,
+    Py_ssize_t nb,
+    Py_ssize_t n_out,
+    float *Z,
+    float *G,
+    const Py_ssize_t *rows,
+    const float *intercept,
+    const float *Yp,
+    Py_ssize_t y0,
+    Py_ssize_t y1,
+    const Py_ssize_t *y_idx,
+    const float *row_scale,
+    const float *sample_weight,
+    Py_ssize_t size,
+    bint fit_intercept,
+    double *lane_b,
+    double *sums,
+) noexcept nogil:
+    """Logistic or softmax loss of a float32 block, its exponentials in SIMD.
+
+    ``Z`` (``nb`` rows of ``n_out`` scores, without intercept) is used as
+    scratch; ``G`` receives the scaled score gradients, as the general path
+    of ``_dense_lane`` computes them one row at a time. The exponentials of
+    the whole block go through one vectorised loop (``_vmath.h``) instead of
+    a libm call per score.
+    """
+    cdef Py_ssize_t k, c, i, n = nb * n_out
+    cdef float *z
+    cdef float *g
+    cdef float top, yv
+    cdef double total, f, w
+    if code == LOG:
+        for k in range(nb):
+            z = Z + k * n_out
+            for c in range(n_out):
+                z[c] = Yp[rows[k] * y0 + c * y1] * (z[c] + intercept[c])
+        skgd_logistic_f32(<int> n, Z, G)  # Z: margins -> losses
+        for k in range(nb):
+            i = rows[k]
+            w = sample_weight[i]
+            f = row_scale[i] / size
+            z = Z + k * n_out
+            g = G + k * n_out
+            for c in range(n_out):
+                sums[c] += w * z[c]
+                g[c] = Yp[i * y0 + c * y1] * g[c] * f
+                if fit_intercept:
+                    lane_b[c] += g[c]
+        return
+    # SOFTMAX: shift each row by its largest score (exponents <= 0, no
+    # overflow), keep the shifted score of the true class in G's first slot
+    # until the row's gradient overwrites it.
+    for k in range(nb):
+        z = Z + k * n_out
+        top = z[0] + intercept[0]
+        for c in range(n_out):
+            z[c] = z[c] + intercept[c]
+            if z[c] > top:
+                top = z[c]
+        for c in range(n_out):
+            z[c] = z[c] - top
+        G[k * n_out] = z[y_idx[rows[k]]]
+    skgd_exp_nonpos_f32(<int> n, Z)
+    for k in range(nb):
+        i = rows[k]
+        z = Z + k * n_out
+        g = G + k * n_out
+        total = 0.0
+        for c in range(n_out):
+            total = total + z[c]
+        # log(sum e^(z - top)) - (z_y - top) = logsumexp(z) - z_y
+        sums[0] += sample_weight[i] * (logf(<float> total) - g[0])
+        f = row_scale[i] / size
+        w = f / total
+        for c in range(n_out):
+            g[c] = z[c] * w
+        g[y_idx[i]] = g[y_idx[i]] - f
+        if fit_intercept:
+            for c in range(n_out):
+                lane_b[c] += g[c]
+
+
 cdef void _dense_lane(
     Py_ssize_t lane,
     Py_ssize_t n_lanes,
@@ -461,21 +548,32 @@ cdef void _dense_lane(
             ldr = nf
         _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, W, nf,
               rows, ldr, 0.0, &Z3[lane, 0, 0], <int> n_out)
-        for k in range(b0, b1):
-            i = order[k]
-            for c in range(n_out):
-                scores[c + pinned] = Z3[lane, k - b0, c] + intercept[c]
-            _row_loss(
-                loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
-                sample_weight[i], &lane_sums[lane, 0],
+        if floating is float and pinned == 0 and (
+            loss_code == LOG or loss_code == SOFTMAX
+        ):
+            _float_block_loss(
+                loss_code, b1 - b0, n_out, <float *> &Z3[lane, 0, 0],
+                <float *> &G3[lane, 0, 0], &order[b0], <const float *> &intercept[0],
+                <const float *> Yp, y0, y1, &y_idx[0],
+                <const float *> &row_scale[0], <const float *> &sample_weight[0],
+                size, fit_intercept, &lane_b[lane, 0], &lane_sums[lane, 0],
             )
-            f = row_scale[i] / size
-            for c in range(n_out):
-                g = grads[c + pinned] * f
-                G3[lane, k - b0, c] = g
-                if fit_intercept:
-                    lane_b[lane, c] += g
+        else:
+            for k in range(b0, b1):
+                i = order[k]
+                for c in range(n_out):
+                    scores[c + pinned] = Z3[lane, k - b0, c] + intercept[c]
+                _row_loss(
+                    loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
+                    y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
+                    sample_weight[i], &lane_sums[lane, 0],
+                )
+                f = row_scale[i] / size
+                for c in range(n_out):
+                    g = grads[c + pinned] * f
+                    G3[lane, k - b0, c] = g
+                    if fit_intercept:
+                        lane_b[lane, c] += g
         _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
               &G3[lane, 0, 0], <int> n_out, 0.0 if first else 1.0,
               &GR3[lane, 0, 0], nf)
@@ -1089,3 +1187,19 @@ def minibatch_epoch(
                 for j in range(n_features):
                     W[c * w0 + j * w1] = W[c * w0 + j * w1] * wscale
     return t, l1_u, opt_count
+
+
+def vector_math_f32(const float[::1] x):
+    """``(e^min(x, 0), log(1 + e^-x), -1 / (1 + e^x))`` from ``_vmath.h``.
+
+    The float32 SIMD functions of the softmax and logistic blocks, exposed
+    so that tests can hold them to float64 references.
+    """
+    e = np.minimum(x, 0).astype(np.float32)
+    loss = np.array(x, dtype=np.float32)
+    slope = np.empty_like(loss)
+    cdef float[::1] ev = e, lv = loss, sv = slope
+    with nogil:
+        skgd_exp_nonpos_f32(<int> ev.shape[0], &ev[0])
+        skgd_logistic_f32(<int> lv.shape[0], &lv[0], &sv[0])
+    return e, loss, slope

@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.special import expit
 from conftest import _problem
 
 from skgd import GDClassifier, _compiled
@@ -158,6 +159,61 @@ def test_compiled_float32(loss, problem, monkeypatch):
     np.testing.assert_allclose(
         compiled.coef_, reference.coef_, rtol=0, atol=1e-4 * scale
     )
+
+
+@requires_extension
+def test_vector_math_float32_against_float64():
+    """The SIMD exponential and logistic loss of float32 blocks stay within a
+    few float32 ulps of float64 references, over the whole range they see."""
+    x = np.concatenate(
+        [np.linspace(-100, 100, 20001), -np.logspace(-8, 2, 500), [0.0, -87.5, -1e-30]]
+    ).astype(np.float32)
+    e, loss, slope = _compiled._fast.vector_math_f32(x)
+    x64 = x.astype(np.float64)
+    eps = np.finfo(np.float32).eps
+    exp_ref = np.exp(np.minimum(x64, 0))
+    # Relative error where e^x is a normal float; below e^-87 it is exactly 0
+    # (no subnormal gradients downstream).
+    normal = x64 >= -87.0
+    np.testing.assert_allclose(e[normal], exp_ref[normal], rtol=3 * eps, atol=0)
+    assert np.all(e[~normal] == 0)
+    # Past |x| = 87 the exponential is 0: absolute error < e^-87 < 1e-37.
+    np.testing.assert_allclose(loss, np.logaddexp(0, -x64), rtol=4 * eps, atol=1e-37)
+    np.testing.assert_allclose(slope, -expit(-x64), rtol=4 * eps, atol=1e-37)
+
+
+@requires_extension
+@pytest.mark.parametrize("loss", ["log_loss", "softmax"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_compiled_float32_blocks(loss, fit_intercept, monkeypatch):
+    """float32 mini-batches take the SIMD block path for the logistic and
+    softmax losses; weights and the loss curve match the NumPy engine."""
+    X, y = _problem(4)
+    X = X.astype(np.float32)
+    weights = np.random.default_rng(0).uniform(0.1, 3.0, len(y))
+    params = dict(
+        loss=loss,
+        batch_size=32,
+        learning_rate="constant",
+        eta0=0.05,
+        fit_intercept=fit_intercept,
+        class_weight="balanced",
+        max_iter=4,
+        tol=None,
+        random_state=0,
+    )
+    compiled = GDClassifier(**params).fit(X, y, sample_weight=weights)
+    assert compiled._engine._compiled
+    monkeypatch.setattr(_compiled, "_fast", None)
+    reference = GDClassifier(**params).fit(X, y, sample_weight=weights)
+    scale = np.abs(reference.coef_).max()
+    np.testing.assert_allclose(
+        compiled.coef_, reference.coef_, rtol=0, atol=1e-5 * scale
+    )
+    np.testing.assert_allclose(
+        compiled.intercept_, reference.intercept_, rtol=0, atol=1e-5 * scale
+    )
+    np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=1e-5)
 
 
 def test_fallback_without_the_extension(binary, monkeypatch):
