@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.special import expit
 from conftest import _problem
+from scipy.special import expit
 
 from skgd import GDClassifier, _compiled
 from skgd._engine import Engine
