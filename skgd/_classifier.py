@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skgd._callbacks import CallbackSupportMixin, EpochTasks
 from skgd._engine import Engine, train
 from skgd._objective import Objective, linear_scores
 from skgd.losses import LOSS_NAMES, Loss, get_loss
@@ -32,6 +33,26 @@ from skgd.penalties import Penalty, get_penalty
 from skgd.schedules import Schedule, get_schedule
 
 _SCHEDULE_NAMES = {"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"}
+
+
+# Set by partial_fit's validation monitoring; fit starts without them.
+_MONITOR_ATTRIBUTES = (
+    "best_coef_",
+    "best_intercept_",
+    "n_calls_no_improvement_",
+    "stopped_improving_",
+)
+
+
+def _accuracy_scorer(X_val, y_val, w_val):
+    """``(coef, intercept) -> accuracy`` on held-out rows (class indices)."""
+
+    def score(coef, intercept):
+        Z = linear_scores(X_val, coef, intercept)
+        pred = (Z[:, 0] > 0).astype(int) if Z.shape[1] == 1 else Z.argmax(axis=1)
+        return accuracy_score(y_val, pred, sample_weight=w_val)
+
+    return score
 
 
 def _require_method(obj, base, method, parameter):
@@ -43,7 +64,7 @@ def _require_method(obj, base, method, parameter):
         )
 
 
-class GDClassifier(ClassifierMixin, BaseEstimator):
+class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     r"""Linear classifier trained by (stochastic, mini-batch or full-batch)
     gradient descent.
 
@@ -201,9 +222,20 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         ``batch_size="full"``, the exact objective before each step).
         :meth:`partial_fit` appends one entry per call.
     validation_scores_ : list of float or None
-        Validation accuracy after each epoch, with ``early_stopping``.
+        Validation accuracy after each epoch, with ``early_stopping``; after
+        each :meth:`partial_fit` call given ``validation_data``.
     best_validation_score_ : float or None
         The best of ``validation_scores_``.
+    best_coef_, best_intercept_ : ndarray
+        With :meth:`partial_fit`'s ``validation_data``: the weights that
+        reached ``best_validation_score_``.
+    n_calls_no_improvement_ : int
+        With ``validation_data``: consecutive :meth:`partial_fit` calls
+        whose score did not beat the best by ``tol``.
+    stopped_improving_ : bool
+        With ``validation_data``: ``n_calls_no_improvement_ >=
+        n_iter_no_change``, the signal to stop streaming (never set with
+        ``tol=None``).
 
     See Also
     --------
@@ -465,9 +497,16 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             self.n_jobs,
         )
 
-    def _run(self, X, y_idx, weights, *, max_epochs, rows, validation):
-        """Train the live state and publish the fitted attributes."""
+    def _run(
+        self, task, X, y, y_idx, weights, sample_weight, *, max_epochs, rows, validation
+    ):
+        """Train the live state and publish the fitted attributes.
+
+        ``task`` ("fit" or "partial_fit") names the run for the callbacks.
+        """
         engine = self._engine
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        tasks = EpochTasks(self, task, max_epochs, X, y, metadata)
         Y = engine.objective.encode(y_idx, X.dtype)
         report = train(
             engine,
@@ -482,6 +521,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             rows=rows,
             validation_score=validation,
             verbose=self.verbose,
+            tasks=tasks,
         )
         coef, intercept = engine.weights(self._state)
         if report.best_weights is not None:
@@ -489,12 +529,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.coef_, self.intercept_ = coef, intercept
         self.t_ = self._state.t
         self.loss_curve_ = getattr(self, "loss_curve_", []) + report.objectives
-        if validation is not None:
-            self.validation_scores_ = report.validation_scores
-            self.best_validation_score_ = report.best_score
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
+        if tasks:
+            tasks.end()
         return report
 
     def _validation_split(self, X, y_idx, sample_weight):
@@ -514,12 +550,59 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 "early_stopping."
             )
 
-        def score(coef, intercept):
-            Z = linear_scores(X_val, coef, intercept)
-            pred = (Z[:, 0] > 0).astype(int) if Z.shape[1] == 1 else Z.argmax(axis=1)
-            return accuracy_score(y_val, pred, sample_weight=w_val)
+        return np.sort(train_rows), _accuracy_scorer(X_val, y_val, w_val)
 
-        return np.sort(train_rows), score
+    def _monitor(self, validation_data):
+        """Score the weights of a partial_fit call on held-out data.
+
+        Keeps the score history, the best weights and the count of calls
+        without improvement across calls (see :meth:`partial_fit`).
+        """
+        if not isinstance(validation_data, (tuple, list)) or len(
+            validation_data
+        ) not in (2, 3):
+            raise ValueError(
+                "validation_data must be a tuple (X_val, y_val) or (X_val, y_val, "
+                f"sample_weight_val); got {type(validation_data).__name__}"
+                + (
+                    f" of length {len(validation_data)}."
+                    if isinstance(validation_data, (tuple, list))
+                    else "."
+                )
+            )
+        X_val, y_val, *rest = validation_data
+        try:
+            X_val, y_val, w_val = self._validate_input(
+                X_val, y_val, rest[0] if rest else None, reset=False
+            )
+        except ValueError as error:
+            # scikit-learn's messages say "X" and "sample weights": name the
+            # argument they came from.
+            raise ValueError(f"validation_data: {error}") from error
+        unknown = np.setdiff1d(y_val, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"validation_data holds labels {unknown.tolist()!r} that are not in "
+                f"classes {self.classes_.tolist()!r}."
+            )
+        score = _accuracy_scorer(X_val, np.searchsorted(self.classes_, y_val), w_val)(
+            self.coef_, self.intercept_
+        )
+        # Monitoring starts with the first monitored call after fit (or the
+        # first partial_fit): fit's own early-stopping record is not mixed in.
+        fresh = not hasattr(self, "best_coef_")
+        best = None if fresh else self.best_validation_score_
+        if best is None or score > best:
+            self.best_validation_score_ = score
+            self.best_coef_ = self.coef_.copy()
+            self.best_intercept_ = self.intercept_.copy()
+        # The rule of fit's early stopping, counted in calls instead of epochs.
+        improved = best is None or self.tol is None or score >= best + self.tol
+        self.n_calls_no_improvement_ = (
+            0 if improved else self.n_calls_no_improvement_ + 1
+        )
+        self.stopped_improving_ = self.n_calls_no_improvement_ >= self.n_iter_no_change
+        self.validation_scores_ = ([] if fresh else self.validation_scores_) + [score]
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -571,15 +654,30 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = []
         rows, validation = self._validation_split(X, y_idx, sample_weight)
         report = self._run(
+            "fit",
             X,
+            y,
             y_idx,
             weights,
+            sample_weight,
             max_epochs=self.max_iter,
             rows=rows,
             validation=validation,
         )
         self.n_iter_ = report.n_epochs
-        if self.tol is not None and self.n_iter_ == self.max_iter:
+        if validation is not None:
+            self.validation_scores_ = report.validation_scores
+            self.best_validation_score_ = report.best_score
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+        for name in _MONITOR_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        if (
+            self.tol is not None
+            and self.n_iter_ == self.max_iter
+            and not report.stopped_by_callback
+        ):
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached before "
                 "convergence. Consider increasing max_iter, or raising eta0 or "
@@ -590,8 +688,21 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(
+        self, X, y, classes=None, sample_weight=None, *, validation_data=None
+    ):
         """One epoch over ``X``, continuing the optimizer state of earlier calls.
+
+        With ``validation_data`` each call also scores the updated weights on
+        held-out data, and the estimator keeps across calls what
+        ``early_stopping`` keeps within a fit: the scores
+        (``validation_scores_``), the best score and its weights
+        (``best_validation_score_``, ``best_coef_``, ``best_intercept_``),
+        and whether the model stopped improving (``stopped_improving_``:
+        ``n_iter_no_change`` calls in a row without beating the best score by
+        ``tol``). Training is not stopped nor are the weights replaced: the
+        caller decides, e.g. ``if clf.stopped_improving_: break``, then
+        ``clf.coef_, clf.intercept_ = clf.best_coef_, clf.best_intercept_``.
 
         Parameters
         ----------
@@ -604,6 +715,11 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             given later, equal to the first.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the chunk's rows.
+        validation_data : tuple (X_val, y_val) or (X_val, y_val, \
+                sample_weight_val), default=None
+            Held-out data to score this call's weights on (weighted
+            accuracy). Give the same held-out set on every call for the
+            scores to be comparable.
 
         Returns
         -------
@@ -651,14 +767,30 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             self._state = engine.init_state(coef, intercept, rng)
             self._engine = engine
             self.loss_curve_ = []
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            for name in _MONITOR_ATTRIBUTES:
+                self.__dict__.pop(name, None)
         elif not self._engine.averaging(self._state):
             # As in scikit-learn, the exposed weights are the live ones: a
             # user who edits or replaces coef_ between calls continues from it.
             self._state.coef, self._state.intercept = self._initial_weights(
                 self.coef_, self.intercept_, self._state.coef.dtype
             )
-        self._run(X, y_idx, weights, max_epochs=1, rows=None, validation=None)
+        self._run(
+            "partial_fit",
+            X,
+            y,
+            y_idx,
+            weights,
+            sample_weight,
+            max_epochs=1,
+            rows=None,
+            validation=None,
+        )
         self.n_iter_ = 1
+        if validation_data is not None:
+            self._monitor(validation_data)
         return self
 
     # -- prediction -----------------------------------------------------------

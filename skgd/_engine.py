@@ -257,6 +257,7 @@ class EpochReport:
     validation_scores: list = field(default_factory=list)
     best_score: float = -np.inf
     best_weights: tuple = None
+    stopped_by_callback: bool = False
 
 
 def train(
@@ -273,6 +274,7 @@ def train(
     rows=None,
     validation_score=None,
     verbose=0,
+    tasks=None,
 ):
     """Run up to ``max_epochs`` epochs with scikit-learn's stopping rule.
 
@@ -284,6 +286,9 @@ def train(
     ``tol=None`` never stops early. The weights of the best validation score
     are kept in the report. ``rows`` restricts training to those rows of ``X``
     (the others are the validation split); X itself is never copied.
+
+    ``tasks`` (``skgd._callbacks.EpochTasks``) reports each epoch to the
+    estimator's callbacks; training stops after an epoch when one asks.
 
     Raises ``ValueError`` if the weights or the objective become non-finite.
     """
@@ -309,6 +314,8 @@ def train(
             )
         else:
             order = rows
+        if tasks:
+            tasks.begin_epoch()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             objective = engine.run_epoch(state, X, Y, sample_weight, order)
         report.n_epochs = epoch
@@ -332,7 +339,10 @@ def train(
             improved = tol is None or objective <= best_objective - tol
             best_objective = min(best_objective, objective)
         if verbose:
-            _print_epoch(epoch, objective, coef, intercept, state, report, start_time)
+            _print_epoch(engine, epoch, objective, coef, state, report, start_time)
+        if tasks and tasks.end_epoch(coef, intercept):
+            report.stopped_by_callback = True
+            break
         no_improvement = 0 if improved else no_improvement + 1
         if no_improvement >= n_iter_no_change:
             state.sched_state, stop = engine.schedule.on_plateau(state.sched_state)
@@ -342,12 +352,14 @@ def train(
     return report
 
 
-def _print_epoch(epoch, objective, coef, intercept, state, report, start_time):
+def _print_epoch(engine, epoch, objective, coef, state, report, start_time):
+    # The step size the schedule gives the next update (before any
+    # per-coordinate scaling of adaptive optimizers).
+    step = engine.schedule.rate(state.t, state.sched_state)
     line = (
         f"-- Epoch {epoch}: objective {objective:.6g}, "
-        f"norm {np.linalg.norm(coef):.4g}, "
-        f"nnz {np.count_nonzero(coef)}, bias {np.ravel(intercept)[0]:.4g}, "
-        f"T {int(state.t) - 1}"
+        f"norm {np.linalg.norm(coef):.4g}, step {step:.4g}, "
+        f"nnz {np.count_nonzero(coef)}, T {int(state.t) - 1}"
     )
     if report.validation_scores:
         line += f", validation score {report.validation_scores[-1]:.6g}"

@@ -433,11 +433,32 @@ def test_clone_and_nested_optimizer_params():
 
 
 def test_verbose_prints_one_line_per_epoch(binary, capsys):
+    """One line per epoch: objective (= loss_curve_), weight norm, the step
+    size of the next update (invscaling: eta0 / t**power_t, t = 1 + updates)
+    and the elapsed time."""
     X, y = binary
-    GDClassifier(verbose=1, max_iter=3, tol=None).fit(X, y)
+    est = GDClassifier(
+        verbose=1,
+        batch_size="full",
+        learning_rate="invscaling",
+        eta0=0.5,
+        power_t=0.5,
+        max_iter=3,
+        tol=None,
+    ).fit(X, y)
     lines = [line for line in capsys.readouterr().out.splitlines() if line]
     assert len(lines) == 3
-    assert lines[0].startswith("-- Epoch 1: objective ") and "norm" in lines[0]
+    pattern = re.compile(
+        r"-- Epoch (\d+): objective (\S+), norm (\S+), step (\S+), nnz \d+, "
+        r"T (\d+), \d+\.\d\d s"
+    )
+    for epoch, line in enumerate(lines, start=1):
+        match = pattern.fullmatch(line)
+        assert match, line
+        assert int(match[1]) == epoch and int(match[5]) == epoch
+        assert float(match[2]) == pytest.approx(est.loss_curve_[epoch - 1], rel=1e-5)
+        assert float(match[4]) == pytest.approx(0.5 / (epoch + 1) ** 0.5, rel=1e-3)
+    assert float(match[3]) == pytest.approx(np.linalg.norm(est.coef_), rel=1e-3)
 
 
 def test_n_jobs_does_not_change_the_model(multiclass):
