@@ -124,8 +124,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Shuffle the rows before each epoch (mini-batch and stochastic modes;
         full-batch descent needs no order).
     verbose : int, default=0
-        Print one line per epoch (objective, norm, non-zeros, intercept,
-        updates, validation score, time).
+        Print one line per epoch: objective, weight norm, the step size of
+        the next update, non-zeros, updates so far, validation score (with
+        ``early_stopping``) and elapsed time.
     epsilon : float, default=0.1
         Epsilon of the ``"huber"``, ``"epsilon_insensitive"`` and
         ``"squared_epsilon_insensitive"`` losses.
