@@ -252,6 +252,12 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     one-vs-rest column (SGDClassifier gives negatives weight 1); with several
     classes the stopping rule looks at the joint objective of all columns.
 
+    With scikit-learn >= 1.9, ``set_callbacks`` takes callbacks of
+    ``sklearn.callback`` (``ProgressBar``, ``ScoringMonitor`` or your own):
+    a fit or a :meth:`partial_fit` call is a task and each epoch a sub-task,
+    whose end hands the callbacks a copy of the model with that epoch's
+    weights; a callback that returns True there stops training.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
