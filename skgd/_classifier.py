@@ -127,7 +127,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         - ``"constant"``: :math:`\eta_t = \eta_0`;
         - ``"optimal"``: :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))` with
           Bottou's :math:`t_0`;
-        - ``"invscaling"``: :math:`\eta_t = \eta_0 / t^{\text{power\_t}}`;
+        - ``"invscaling"``: :math:`\eta_t = \eta_0 / t^p` with :math:`p` =
+          ``power_t``;
         - ``"adaptive"``: :math:`\eta_0`, divided by 5 whenever training stops
           improving;
         - ``"pa1"``, ``"pa2"``: passive-aggressive steps (hinge loss,
