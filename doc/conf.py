@@ -9,7 +9,6 @@ Build with ``python -m sphinx -W --keep-going -b html doc doc/_build/html``.
 """
 
 import os
-import warnings
 
 # The examples and the plots of the gallery run without a display.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -111,7 +110,3 @@ def _skip_routing_setters(app, what, name, obj, skip, options):
 def setup(app):
     app.connect("autodoc-skip-member", _skip_routing_setters)
 
-
-# The examples may warn (e.g. ConvergenceWarning on purpose); that is output of
-# the examples, not a problem of the documentation.
-warnings.filterwarnings("ignore", category=UserWarning, message=".*non-GUI.*")
