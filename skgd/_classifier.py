@@ -104,8 +104,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         give probabilities. An instance of a subclass of
         :class:`skgd.losses.BinaryLoss` or :class:`skgd.losses.MulticlassLoss`
         is used as given.
-    penalty : {"l2", "l1", "elasticnet"}, skgd.penalties.Penalty or None, \
-            default="l2"
+    penalty : {"l2", "l1", "elasticnet"}, skgd.penalties.Penalty or None, default="l2"
         The regularizer; L1 parts give exact zeros (cumulative truncation).
     alpha : float, default=1e-4
         Strength of the penalty; also sets the ``"optimal"`` schedule.
@@ -143,15 +142,15 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         user-defined components do not split columns.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the validation split.
-    learning_rate : {"optimal", "constant", "invscaling", "adaptive", "pa1", \
-            "pa2"} or skgd.schedules.Schedule, default="optimal"
+    learning_rate : str or skgd.schedules.Schedule, default="optimal"
         The step-size schedule :math:`\eta_t`, as in SGDClassifier, where
         :math:`t` counts updates (one per batch):
 
         - ``"constant"``: :math:`\eta_t = \eta_0`;
         - ``"optimal"``: :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))` with
           Bottou's :math:`t_0`;
-        - ``"invscaling"``: :math:`\eta_t = \eta_0 / t^{\text{power\_t}}`;
+        - ``"invscaling"``: :math:`\eta_t = \eta_0 / t^p` with :math:`p` =
+          ``power_t``;
         - ``"adaptive"``: :math:`\eta_0`, divided by 5 whenever training stops
           improving;
         - ``"pa1"``, ``"pa2"``: passive-aggressive steps (hinge loss,
@@ -190,27 +189,28 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         larger int mini-batch descent, ``"full"`` deterministic full-batch
         gradient descent. A size above the number of rows means the full
         batch.
-    optimizer : {"sgd", "momentum", "nesterov", "adagrad", "rmsprop", \
-            "adam"} or skgd.optimizers.Optimizer, default="sgd"
-        The update rule. A name uses the rule's default hyperparameters; pass
-        an instance (e.g. ``skgd.optimizers.Adam(beta_1=0.8)``) to set them,
-        and grid-search them as ``optimizer__beta_1``.
+    optimizer : str or skgd.optimizers.Optimizer, default="sgd"
+        The update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"``,
+        ``"adagrad"``, ``"rmsprop"`` or ``"adam"``. A name uses the rule's
+        default hyperparameters; pass an instance (e.g.
+        ``skgd.optimizers.Adam(beta_1=0.8)``) to set them, and grid-search
+        them as ``optimizer__beta_1``.
 
     Attributes
     ----------
-    coef_ : ndarray of shape (1, n_features) if n_classes == 2 else \
-            (n_classes, n_features)
-        Weights. float32 for float32 ``X``, float64 otherwise. With
-        ``average`` the averaged weights; with ``early_stopping`` the weights
-        of the best validation score.
-    intercept_ : ndarray of shape (1,) if n_classes == 2 else (n_classes,)
+    coef_ : ndarray of shape (n_outputs, n_features)
+        Weights; ``n_outputs`` is 1 for two classes, else ``n_classes``.
+        float32 for float32 ``X``, float64 otherwise. With ``average`` the
+        averaged weights; with ``early_stopping`` the weights of the best
+        validation score.
+    intercept_ : ndarray of shape (n_outputs,)
         Intercepts.
     classes_ : ndarray of shape (n_classes,)
         The class labels.
     n_features_in_ : int
-        Number of features seen during :term:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during :term:`fit`, if they are all strings.
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :meth:`fit`, if they are all strings.
     n_iter_ : int
         Epochs run by the last :meth:`fit` (1 after :meth:`partial_fit`).
     t_ : float

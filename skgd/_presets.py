@@ -76,8 +76,8 @@ class SoftmaxClassifier(_MiniBatchPreset):
     training: ``batch_size=32``, ``optimizer="adam"``,
     ``learning_rate="constant"``, ``eta0=0.01``, ``alpha=1e-3``,
     ``average=True``, ``max_iter=100``, ``tol=1e-4``. Gives multinomial
-    :meth:`predict_proba`. See :class:`GDClassifier` for the parameters and
-    attributes.
+    probabilities (:meth:`GDClassifier.predict_proba`). See
+    :class:`GDClassifier` for the parameters and attributes.
 
     Examples
     --------
