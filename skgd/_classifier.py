@@ -778,12 +778,23 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = None
             for name in _MONITOR_ATTRIBUTES:
                 self.__dict__.pop(name, None)
-        elif not self._engine.averaging(self._state):
-            # As in scikit-learn, the exposed weights are the live ones: a
-            # user who edits or replaces coef_ between calls continues from it.
-            self._state.coef, self._state.intercept = self._initial_weights(
-                self.coef_, self.intercept_, self._state.coef.dtype
-            )
+        else:
+            # As in SGDClassifier, each call reads the current parameters (a
+            # stream may lower eta0 or change the optimizer between calls);
+            # the training state carries over wherever it still fits.
+            self._check_params(for_partial_fit=True)
+            state = self._state
+            if self._engine.averaging(state):
+                coef, intercept = state.coef, state.intercept
+            else:
+                # As in scikit-learn, the exposed weights are the live ones: a
+                # user who edits or replaces coef_ between calls continues
+                # from it.
+                coef, intercept = self._initial_weights(
+                    self.coef_, self.intercept_, state.coef.dtype
+                )
+            self._engine = self._make_engine(len(self.classes_))
+            self._state = self._engine.resume(state, coef, intercept)
         self._run(
             "partial_fit",
             X,

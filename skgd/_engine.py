@@ -41,6 +41,12 @@ class TrainState:
     avg_coef: np.ndarray = None  # averaged iterate (ASGD)
     avg_intercept: np.ndarray = None
     opt_owner: tuple = None  # the optimizer (type, parameters, dtype) of opt_state
+    sched_owner: tuple = None  # the schedule (type, parameters) of sched_state
+
+
+def _owner(component):
+    """What a component's state belongs to: its class and parameters."""
+    return type(component), repr(component.get_params())
 
 
 def _matches(array, like):
@@ -94,6 +100,7 @@ class Engine:
             sched_state=self.schedule.init(),
             rng=rng,
             opt_owner=self._opt_owner(coef),
+            sched_owner=_owner(self.schedule),
         )
         if self._l1:
             state.l1_q = np.zeros_like(coef)
@@ -103,15 +110,15 @@ class Engine:
         return state
 
     def _opt_owner(self, coef):
-        optimizer = self.optimizer
-        return type(optimizer), repr(optimizer.get_params()), coef.dtype
+        return (*_owner(self.optimizer), coef.dtype)
 
     def resume(self, state, coef, intercept):
         """Continue ``state`` (warm start) from ``coef`` and ``intercept``.
 
         The schedule clock and the optimizer's velocities and moments carry
         over. What no longer fits this engine is started afresh: the
-        optimizer state if the optimizer or the dtype changed, the L1 and
+        optimizer state if the optimizer or the dtype changed, the schedule's
+        state (the "adaptive" rate) if the schedule changed, the L1 and
         averaging bookkeeping if the penalty or ``average`` changed.
         """
         state.coef, state.intercept = coef, intercept
@@ -119,6 +126,10 @@ class Engine:
         if state.opt_owner != owner:
             state.opt_state = self.optimizer.init([coef, intercept])
             state.opt_owner = owner
+        owner = _owner(self.schedule)
+        if state.sched_owner != owner:
+            state.sched_state = self.schedule.init()
+            state.sched_owner = owner
         if self._l1 and not _matches(state.l1_q, coef):
             state.l1_q, state.l1_u = np.zeros_like(coef), 0.0
         elif self._l1 and np.ndim(state.l1_u):

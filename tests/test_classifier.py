@@ -126,6 +126,41 @@ def test_partial_fit_continues_from_an_edited_coef(binary):
     assert est.t_ == 2 * len(y) + 1
 
 
+def test_partial_fit_reads_parameters_at_every_call(binary):
+    """As in SGDClassifier, set_params between partial_fit calls takes effect:
+    a lowered eta0 gives SGDClassifier's updates (batch 1, plain SGD, constant
+    schedule, no shuffling)."""
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = binary
+    common = dict(loss="log_loss", learning_rate="constant", shuffle=False)
+    ours, theirs = GDClassifier(**common), SGDClassifier(**common)
+    for eta0 in [0.1, 0.01, 0.001]:
+        ours.set_params(eta0=eta0).partial_fit(X, y, classes=[0, 1])
+        theirs.set_params(eta0=eta0).partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-10)
+
+
+def test_partial_fit_switching_the_optimizer_restarts_its_state(multiclass):
+    """A new optimizer between calls starts from fresh moments at the current
+    weights: the second call equals a one-epoch fit from those weights."""
+    X, y = multiclass
+    params = dict(loss="softmax", batch_size=8, shuffle=False, learning_rate="constant")
+    est = GDClassifier(optimizer="momentum", **params)
+    est.partial_fit(X, y, classes=[0, 1, 2])
+    start = est.coef_.copy(), est.intercept_.copy()
+    est.set_params(optimizer="adam", eta0=0.05).partial_fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = GDClassifier(optimizer="adam", eta0=0.05, max_iter=1, **params).fit(
+            X, y, coef_init=start[0], intercept_init=start[1]
+        )
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-13, atol=1e-15)
+    with pytest.raises(ValueError, match="early_stopping=True does not apply"):
+        est.set_params(early_stopping=True).partial_fit(X, y)
+
+
 # -- inputs -------------------------------------------------------------------
 
 
