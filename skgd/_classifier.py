@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skgd import _dask
 from skgd._engine import Engine, train
 from skgd._objective import Objective, linear_scores
 from skgd.losses import LOSS_NAMES, Loss, get_loss
@@ -528,7 +529,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 stays float32; CSC/COO become CSR.
+            Training data. float32 stays float32; CSC/COO become CSR. A dask
+            array trains where its blocks are (``doc/user_guide/dask.rst``).
         y : array-like of shape (n_samples,)
             Class labels.
         coef_init : ndarray of shape (n_classes, n_features), default=None
@@ -543,6 +545,9 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         self : GDClassifier
             The fitted estimator.
         """
+        if _dask.is_dask_collection(X):
+            # Blocks on a cluster: reductions or streamed blocks, skgd._dask.
+            return _dask.fit(self, X, y, coef_init, intercept_init, sample_weight)
         self._check_params()
         warm = self.warm_start and hasattr(self, "_state")
         if warm:
