@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skgd import _dask
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
 from skgd._engine import Engine, train
 from skgd._objective import Objective, linear_scores
@@ -505,24 +506,37 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         )
 
     def _run(
-        self, task, X, y, y_idx, weights, sample_weight, *, max_epochs, rows, validation
+        self,
+        task,
+        X,
+        y,
+        y_idx,
+        weights,
+        sample_weight,
+        *,
+        max_epochs,
+        rows,
+        validation,
+        epochs=None,
     ):
         """Train the live state and publish the fitted attributes.
 
         ``task`` ("fit" or "partial_fit") names the run for the callbacks.
+        ``epochs`` replaces the engine as what runs an epoch (the blocks of a
+        dask array, ``skgd._dask``; it shuffles itself, and needs no ``Y``).
         """
         engine = self._engine
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         tasks = EpochTasks(self, task, max_epochs, X, y, metadata)
-        Y = engine.objective.encode(y_idx, X.dtype)
+        Y = None if epochs is not None else engine.objective.encode(y_idx, X.dtype)
         report = train(
-            engine,
+            engine if epochs is None else epochs,
             self._state,
             X,
             Y,
             weights,
             max_epochs=max_epochs,
-            shuffle=self.shuffle,
+            shuffle=self.shuffle and epochs is None,
             tol=self.tol,
             n_iter_no_change=self.n_iter_no_change,
             rows=rows,
@@ -618,7 +632,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 stays float32; CSC/COO become CSR.
+            Training data. float32 stays float32; CSC/COO become CSR. A dask
+            array trains where its blocks are (``doc/user_guide/dask.rst``).
         y : array-like of shape (n_samples,)
             Class labels.
         coef_init : ndarray of shape (n_classes, n_features), default=None
@@ -633,6 +648,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self : GDClassifier
             The fitted estimator.
         """
+        if _dask.is_dask_collection(X):
+            # Blocks on a cluster: reductions or streamed blocks, skgd._dask.
+            return _dask.fit(self, X, y, coef_init, intercept_init, sample_weight)
         self._check_params()
         warm = self.warm_start and hasattr(self, "_state")
         if warm:
@@ -671,8 +689,12 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             rows=rows,
             validation=validation,
         )
+        return self._finish_fit(report, validation is not None)
+
+    def _finish_fit(self, report, validated):
+        """The attributes a fit publishes besides the weights; its warning."""
         self.n_iter_ = report.n_epochs
-        if validation is not None:
+        if validated:
             self.validation_scores_ = report.validation_scores
             self.best_validation_score_ = report.best_score
         else:
@@ -690,7 +712,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "convergence. Consider increasing max_iter, or raising eta0 or "
                 "tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 

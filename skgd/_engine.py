@@ -198,6 +198,26 @@ class Engine:
             values, grad_coef, grad_intercept = obj.batch_gradient(
                 coef, intercept, Xb, Yb, scale
             )
+        self._apply(state, grad_coef, grad_intercept, lr, Xb)
+        return values
+
+    def full_batch_step(self, state, grad_coef, grad_intercept):
+        """One full-batch step from a data gradient computed elsewhere.
+
+        ``grad_coef`` and ``grad_intercept`` are the gradient of the weighted
+        mean loss at the current weights (:meth:`Objective.data_term`); the
+        penalty, the optimizer, the L1 truncation, averaging and the clock
+        then act exactly as in a full-batch :meth:`run_epoch`. For data that
+        the engine cannot hold, e.g. blocks summed on a Dask cluster. The
+        gradient arrays may be overwritten.
+        """
+        lr = self.schedule.rate(state.t, state.sched_state)
+        self._apply(state, grad_coef, grad_intercept, lr, None)
+
+    def _apply(self, state, grad_coef, grad_intercept, lr, Xb):
+        """Penalty, optimizer update, L1 truncation, averaging, clock."""
+        obj = self.objective
+        coef, intercept = state.coef, state.intercept
         if self._l2:
             grad_coef += self._l2 * coef
         steps, state.opt_state = self.optimizer.update(
@@ -213,7 +233,6 @@ class Engine:
             state.avg_coef += (coef - state.avg_coef) / k
             state.avg_intercept += (intercept - state.avg_intercept) / k
         state.t += 1.0
-        return values
 
     def _pa_gradient(self, coef, intercept, Xb, Yb, scale, lr):
         """Passive-aggressive: the loss part's step is set per column by the loss.

@@ -242,3 +242,37 @@ def test_float32_keeps_float32_and_matches_float64(problem):
     assert est32.coef_.dtype == np.float32 and est32.intercept_.dtype == np.float32
     assert est32.decision_function(X.astype(np.float32)).dtype == np.float32
     np.testing.assert_allclose(est32.coef_, est64.coef_, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_full_batch_step_from_a_given_gradient_equals_the_full_batch_epoch(
+    multiclass, optimizer
+):
+    """Engine.full_batch_step (gradients summed elsewhere, e.g. on Dask) takes
+    the step a full-batch epoch takes, penalty, L1 and averaging included."""
+    X, y = multiclass
+    sw = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
+    est = GDClassifier(
+        loss="softmax",
+        penalty="elasticnet",
+        alpha=0.01,
+        average=2,
+        optimizer=optimizer,
+        batch_size="full",
+        learning_rate="invscaling",
+        eta0=0.1,
+        max_iter=4,
+        tol=None,
+    ).fit(X, y, sample_weight=sw)
+    engine = est._make_engine(3)
+    state = engine.init_state(np.zeros((3, X.shape[1])), np.zeros(3), None)
+    Y = engine.objective.encode(y, X.dtype)
+    for _ in range(4):
+        _, grad_coef, grad_intercept = engine.objective.data_term(
+            state.coef, state.intercept, X, Y, sw
+        )
+        engine.full_batch_step(state, grad_coef, grad_intercept)
+    coef, intercept = engine.weights(state)
+    np.testing.assert_allclose(coef, est.coef_, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(intercept, est.intercept_, rtol=1e-10, atol=1e-14)
+    assert state.t == est.t_
