@@ -556,7 +556,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got 1 class "
-                f"({self.classes_[0]!r}): a classifier needs at least two."
+                f"({self.classes_.tolist()[0]!r}): a classifier needs at least two."
             )
         weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
         coef, intercept = self._initial_weights(coef_init, intercept_init, X.dtype)
@@ -621,14 +621,14 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             classes = np.unique(np.asarray(classes))
             if len(classes) < 2:
                 raise ValueError(
-                    f"classes must hold at least two classes; got {list(classes)}."
+                    f"classes must hold at least two classes; got {classes.tolist()}."
                 )
         elif classes is not None and not np.array_equal(
             np.unique(np.asarray(classes)), self.classes_
         ):
             raise ValueError(
-                f"classes={list(classes)!r} is not the same as in the first call to "
-                f"partial_fit, {list(self.classes_)!r}."
+                f"classes={np.asarray(classes).tolist()!r} is not the same as in the "
+                f"first call to partial_fit, {self.classes_.tolist()!r}."
             )
         X, y, sample_weight = self._validate_input(
             X, y, sample_weight, reset=first_call
@@ -637,8 +637,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(y, known)
         if unknown.size:
             raise ValueError(
-                f"y contains labels {list(unknown)!r} that are not in classes "
-                f"{list(known)!r}."
+                f"y contains labels {unknown.tolist()!r} that are not in classes "
+                f"{known.tolist()!r}."
             )
         if first_call:
             self.classes_ = known
