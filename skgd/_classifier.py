@@ -5,6 +5,7 @@ The numbers are computed by the objective (``_objective``) and the engine
 (``_engine``); this module never does arithmetic on ``X`` beyond calling them.
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -41,6 +42,33 @@ def _require_method(obj, base, method, parameter):
             f"{parameter}={obj!r} does not implement {method}(); a custom "
             f"{base.__name__} must define it."
         )
+
+
+def _unfitted_on_error(fit_method):
+    """A fit that raises leaves the estimator unfitted, never half-fitted.
+
+    Otherwise a fit that fails midway (training diverged, labels rejected
+    after ``X`` was accepted) leaves this call's ``classes_`` and
+    ``n_features_in_`` next to an earlier fit's weights, or next to no
+    weights: ``predict`` then answers with the wrong labels or an
+    AttributeError. ``partial_fit`` keeps the model it had before a failed
+    call; only its first call starts from nothing. (KeyboardInterrupt is
+    not an error: the user stopped training and keeps what is there.)
+    """
+
+    @functools.wraps(fit_method)
+    def wrapper(self, *args, **kwargs):
+        fresh = fit_method.__name__ == "fit" or not hasattr(self, "coef_")
+        try:
+            return fit_method(self, *args, **kwargs)
+        except Exception:
+            if fresh:
+                fitted = [name for name in vars(self) if name.endswith("_")]
+                for name in fitted + ["_state", "_engine"]:
+                    self.__dict__.pop(name, None)
+            raise
+
+    return wrapper
 
 
 class GDClassifier(ClassifierMixin, BaseEstimator):
@@ -521,6 +549,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
 
         return np.sort(train_rows), score
 
+    @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by gradient descent for up to ``max_iter`` epochs.
@@ -589,6 +618,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             )
         return self
 
+    @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``X``, continuing the optimizer state of earlier calls.
