@@ -431,6 +431,11 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             class_weight = compute_class_weight(
                 self.class_weight, classes=classes, y=classes[y_idx]
             )
+            if not (np.isfinite(class_weight).all() and (class_weight >= 0).all()):
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} gives a class a negative "
+                    "or non-finite weight; class weights must be finite and >= 0."
+                )
             weights = class_weight[y_idx].astype(dtype)
         if sample_weight is not None:
             weights *= sample_weight
