@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -461,6 +461,8 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 coef_init.toarray() if sp.issparse(coef_init) else coef_init,
                 dtype=dtype,
             )
+            # A NaN start would surface as a divergence, blamed on eta0.
+            assert_all_finite(coef, input_name="coef_init")
             if coef.size != n_outputs * n_features or (
                 coef.ndim == 2 and coef.shape != (n_outputs, n_features)
             ):
@@ -473,6 +475,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             intercept = np.zeros(n_outputs, dtype=dtype)
         else:
             intercept = np.asarray(intercept_init, dtype=dtype).reshape(-1).copy()
+            assert_all_finite(intercept, input_name="intercept_init")
             if intercept.shape != (n_outputs,):
                 raise ValueError(
                     f"intercept_init has {intercept.size} values; this problem needs "
