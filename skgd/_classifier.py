@@ -274,7 +274,12 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
-        "n_jobs": [Integral, None],
+        # 0 threads has no meaning (joblib would say so from deep inside).
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "learning_rate": [StrOptions(_SCHEDULE_NAMES), Schedule],
         "eta0": [Interval(Real, 0, None, closed="neither")],
