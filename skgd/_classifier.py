@@ -545,7 +545,19 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
         cv = StratifiedShuffleSplit(
             test_size=self.validation_fraction, random_state=self.random_state
         )
-        train_rows, val_rows = next(cv.split(np.zeros((len(y_idx), 1)), y_idx))
+        n, k = len(y_idx), len(self.classes_)
+        try:
+            train_rows, val_rows = next(cv.split(np.zeros((n, 1)), y_idx))
+        except ValueError as exc:
+            # StratifiedShuffleSplit's message speaks of its own test_size.
+            raise ValueError(
+                f"early_stopping=True cannot split {n} samples of {k} classes with "
+                f"validation_fraction={self.validation_fraction!r} "
+                f"({int(np.ceil(self.validation_fraction * n))} held out): a "
+                "stratified split needs at least 2 samples of each class and at "
+                f"least {k} samples on each side. Change validation_fraction, add "
+                "samples, or set early_stopping=False."
+            ) from exc
         X_val, y_val = X[val_rows], y_idx[val_rows]
         w_val = None if sample_weight is None else sample_weight[val_rows]
         if w_val is not None and not w_val.sum() > 0:
