@@ -421,7 +421,15 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             reset=reset,
         )
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except TypeError as exc:
+            # NumPy could not sort the labels: say which types are mixed.
+            kinds = sorted({type(label).__name__ for label in y.tolist()})
+            raise TypeError(
+                f"y mixes labels of types {kinds}, which cannot be ordered; class "
+                "labels must be all strings or all numbers (no None)."
+            ) from exc
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
