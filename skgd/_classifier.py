@@ -377,7 +377,10 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                 "learning_rate or a positive alpha."
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
-            raise ValueError("l1_ratio must be set when penalty='elasticnet'.")
+            raise ValueError(
+                "l1_ratio must be set when penalty='elasticnet'; got None. Use a "
+                "float in [0, 1] (0 is pure L2, 1 pure L1)."
+            )
         loss, _, optimizer, schedule = self._components()
         _require_method(loss, Loss, "loss", "loss")
         _require_method(loss, Loss, "gradient", "loss")
