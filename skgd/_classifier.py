@@ -44,6 +44,23 @@ def _require_method(obj, base, method, parameter):
         )
 
 
+def _unorderable(name, labels):
+    """The TypeError for labels of types that NumPy cannot sort (None, str)."""
+    kinds = sorted({type(label).__name__ for label in np.ravel(labels).tolist()})
+    return TypeError(
+        f"{name} mixes labels of types {kinds}, which cannot be ordered; class "
+        "labels must be all strings or all numbers (no None)."
+    )
+
+
+def _sorted_labels(labels, name):
+    """``np.unique(labels)``, with an error that names ``name`` if it fails."""
+    try:
+        return np.unique(np.asarray(labels))
+    except TypeError as exc:
+        raise _unorderable(name, labels) from exc
+
+
 def _unfitted_on_error(fit_method):
     """A fit that raises leaves the estimator unfitted, never half-fitted.
 
@@ -428,11 +445,7 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
             check_classification_targets(y)
         except TypeError as exc:
             # NumPy could not sort the labels: say which types are mixed.
-            kinds = sorted({type(label).__name__ for label in y.tolist()})
-            raise TypeError(
-                f"y mixes labels of types {kinds}, which cannot be ordered; class "
-                "labels must be all strings or all numbers (no None)."
-            ) from exc
+            raise _unorderable("y", y) from exc
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -684,13 +697,13 @@ class GDClassifier(ClassifierMixin, BaseEstimator):
                     "classes must be passed on the first call to partial_fit: "
                     "the list of all the classes of the stream, e.g. np.unique(y_all)."
                 )
-            classes = np.unique(np.asarray(classes))
+            classes = _sorted_labels(classes, "classes")
             if len(classes) < 2:
                 raise ValueError(
                     f"classes must hold at least two classes; got {classes.tolist()}."
                 )
         elif classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
+            _sorted_labels(classes, "classes"), self.classes_
         ):
             raise ValueError(
                 f"classes={np.asarray(classes).tolist()!r} is not the same as in the "

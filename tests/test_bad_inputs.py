@@ -431,6 +431,15 @@ CASES = [
         whole("y contains labels [1] that are not in classes [0, 2]."),
     ),
     (
+        "partial_fit-classes-none-among-ints",
+        partial_fit({"classes": [0, 1, None]}),
+        TypeError,
+        whole(
+            "classes mixes labels of types ['NoneType', 'int'], which cannot be "
+            "ordered; class labels must be all strings or all numbers (no None)."
+        ),
+    ),
+    (
         "partial_fit-one-class",
         partial_fit({"classes": [0]}),
         ValueError,
