@@ -5,6 +5,7 @@ The numbers are computed by the objective (``_objective``) and the engine
 (``_engine``); this module never does arithmetic on ``X`` beyond calling them.
 """
 
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -14,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -63,6 +64,50 @@ def _require_method(obj, base, method, parameter):
             f"{parameter}={obj!r} does not implement {method}(); a custom "
             f"{base.__name__} must define it."
         )
+
+
+def _unorderable(name, labels):
+    """The TypeError for labels of types that NumPy cannot sort (None, str)."""
+    kinds = sorted({type(label).__name__ for label in np.ravel(labels).tolist()})
+    return TypeError(
+        f"{name} mixes labels of types {kinds}, which cannot be ordered; class "
+        "labels must be all strings or all numbers (no None)."
+    )
+
+
+def _sorted_labels(labels, name):
+    """``np.unique(labels)``, with an error that names ``name`` if it fails."""
+    try:
+        return np.unique(np.asarray(labels))
+    except TypeError as exc:
+        raise _unorderable(name, labels) from exc
+
+
+def _unfitted_on_error(fit_method):
+    """A fit that raises leaves the estimator unfitted, never half-fitted.
+
+    Otherwise a fit that fails midway (training diverged, labels rejected
+    after ``X`` was accepted) leaves this call's ``classes_`` and
+    ``n_features_in_`` next to an earlier fit's weights, or next to no
+    weights: ``predict`` then answers with the wrong labels or an
+    AttributeError. ``partial_fit`` keeps the model it had before a failed
+    call; only its first call starts from nothing. (KeyboardInterrupt is
+    not an error: the user stopped training and keeps what is there.)
+    """
+
+    @functools.wraps(fit_method)
+    def wrapper(self, *args, **kwargs):
+        fresh = fit_method.__name__ == "fit" or not hasattr(self, "coef_")
+        try:
+            return fit_method(self, *args, **kwargs)
+        except Exception:
+            if fresh:
+                fitted = [name for name in vars(self) if name.endswith("_")]
+                for name in fitted + ["_state", "_engine"]:
+                    self.__dict__.pop(name, None)
+            raise
+
+    return wrapper
 
 
 class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
@@ -286,7 +331,12 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
-        "n_jobs": [Integral, None],
+        # 0 threads has no meaning (joblib would say so from deep inside).
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "random_state": ["random_state"],
         "learning_rate": [StrOptions(_SCHEDULE_NAMES), Schedule],
         "eta0": [Interval(Real, 0, None, closed="neither")],
@@ -384,7 +434,10 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 "learning_rate or a positive alpha."
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
-            raise ValueError("l1_ratio must be set when penalty='elasticnet'.")
+            raise ValueError(
+                "l1_ratio must be set when penalty='elasticnet'; got None. Use a "
+                "float in [0, 1] (0 is pure L2, 1 pure L1)."
+            )
         loss, _, optimizer, schedule = self._components()
         _require_method(loss, Loss, "loss", "loss")
         _require_method(loss, Loss, "gradient", "loss")
@@ -428,7 +481,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             reset=reset,
         )
-        check_classification_targets(y)
+        try:
+            check_classification_targets(y)
+        except TypeError as exc:
+            # NumPy could not sort the labels: say which types are mixed.
+            raise _unorderable("y", y) from exc
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=X.dtype, ensure_non_negative=True
@@ -443,6 +500,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             class_weight = compute_class_weight(
                 self.class_weight, classes=classes, y=classes[y_idx]
             )
+            if not (np.isfinite(class_weight).all() and (class_weight >= 0).all()):
+                raise ValueError(
+                    f"class_weight={self.class_weight!r} gives a class a negative "
+                    "or non-finite weight; class weights must be finite and >= 0."
+                )
             weights = class_weight[y_idx].astype(dtype)
         if sample_weight is not None:
             weights *= sample_weight
@@ -468,6 +530,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 coef_init.toarray() if sp.issparse(coef_init) else coef_init,
                 dtype=dtype,
             )
+            # A NaN start would surface as a divergence, blamed on eta0.
+            assert_all_finite(coef, input_name="coef_init")
             if coef.size != n_outputs * n_features or (
                 coef.ndim == 2 and coef.shape != (n_outputs, n_features)
             ):
@@ -480,6 +544,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             intercept = np.zeros(n_outputs, dtype=dtype)
         else:
             intercept = np.asarray(intercept_init, dtype=dtype).reshape(-1).copy()
+            assert_all_finite(intercept, input_name="intercept_init")
             if intercept.shape != (n_outputs,):
                 raise ValueError(
                     f"intercept_init has {intercept.size} values; this problem needs "
@@ -561,7 +626,19 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         cv = StratifiedShuffleSplit(
             test_size=self.validation_fraction, random_state=self.random_state
         )
-        train_rows, val_rows = next(cv.split(np.zeros((len(y_idx), 1)), y_idx))
+        n, k = len(y_idx), len(self.classes_)
+        try:
+            train_rows, val_rows = next(cv.split(np.zeros((n, 1)), y_idx))
+        except ValueError as exc:
+            # StratifiedShuffleSplit's message speaks of its own test_size.
+            raise ValueError(
+                f"early_stopping=True cannot split {n} samples of {k} classes with "
+                f"validation_fraction={self.validation_fraction!r} "
+                f"({int(np.ceil(self.validation_fraction * n))} held out): a "
+                "stratified split needs at least 2 samples of each class and at "
+                f"least {k} samples on each side. Change validation_fraction, add "
+                "samples, or set early_stopping=False."
+            ) from exc
         X_val, y_val = X[val_rows], y_idx[val_rows]
         w_val = None if sample_weight is None else sample_weight[val_rows]
         if w_val is not None and not w_val.sum() > 0:
@@ -573,12 +650,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
         return np.sort(train_rows), _accuracy_scorer(X_val, y_val, w_val)
 
-    def _monitor(self, validation_data):
-        """Score the weights of a partial_fit call on held-out data.
-
-        Keeps the score history, the best weights and the count of calls
-        without improvement across calls (see :meth:`partial_fit`).
-        """
+    def _held_out_scorer(self, validation_data):
+        """The scorer of ``validation_data``, checked before any training."""
         if not isinstance(validation_data, (tuple, list)) or len(
             validation_data
         ) not in (2, 3):
@@ -606,9 +679,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"validation_data holds labels {unknown.tolist()!r} that are not in "
                 f"classes {self.classes_.tolist()!r}."
             )
-        score = _accuracy_scorer(X_val, np.searchsorted(self.classes_, y_val), w_val)(
-            self.coef_, self.intercept_
-        )
+        return _accuracy_scorer(X_val, np.searchsorted(self.classes_, y_val), w_val)
+
+    def _monitor(self, score):
+        """Record a partial_fit call's held-out score.
+
+        Keeps the score history, the best weights and the count of calls
+        without improvement across calls (see :meth:`partial_fit`).
+        """
         # Monitoring starts with the first monitored call after fit (or the
         # first partial_fit): fit's own early-stopping record is not mixed in.
         fresh = not hasattr(self, "best_coef_")
@@ -625,6 +703,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.stopped_improving_ = self.n_calls_no_improvement_ >= self.n_iter_no_change
         self.validation_scores_ = ([] if fresh else self.validation_scores_) + [score]
 
+    @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by gradient descent for up to ``max_iter`` epochs.
@@ -664,7 +743,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got 1 class "
-                f"({self.classes_[0]!r}): a classifier needs at least two."
+                f"({self.classes_.tolist()[0]!r}): a classifier needs at least two."
             )
         weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
         coef, intercept = self._initial_weights(coef_init, intercept_init, X.dtype)
@@ -716,6 +795,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return self
 
+    @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, sample_weight=None, *, validation_data=None
@@ -763,17 +843,17 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     "classes must be passed on the first call to partial_fit: "
                     "the list of all the classes of the stream, e.g. np.unique(y_all)."
                 )
-            classes = np.unique(np.asarray(classes))
+            classes = _sorted_labels(classes, "classes")
             if len(classes) < 2:
                 raise ValueError(
-                    f"classes must hold at least two classes; got {list(classes)}."
+                    f"classes must hold at least two classes; got {classes.tolist()}."
                 )
         elif classes is not None and not np.array_equal(
-            np.unique(np.asarray(classes)), self.classes_
+            _sorted_labels(classes, "classes"), self.classes_
         ):
             raise ValueError(
-                f"classes={list(classes)!r} is not the same as in the first call to "
-                f"partial_fit, {list(self.classes_)!r}."
+                f"classes={np.asarray(classes).tolist()!r} is not the same as in the "
+                f"first call to partial_fit, {self.classes_.tolist()!r}."
             )
         X, y, sample_weight = self._validate_input(
             X, y, sample_weight, reset=first_call
@@ -782,13 +862,18 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(y, known)
         if unknown.size:
             raise ValueError(
-                f"y contains labels {list(unknown)!r} that are not in classes "
-                f"{list(known)!r}."
+                f"y contains labels {unknown.tolist()!r} that are not in classes "
+                f"{known.tolist()!r}."
             )
         if first_call:
             self.classes_ = known
         y_idx = np.searchsorted(self.classes_, y)
         weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
+        # Checked before training, so that bad held-out data fails the call
+        # before it changes the model.
+        held_out = (
+            None if validation_data is None else self._held_out_scorer(validation_data)
+        )
         if first_call:
             engine = self._make_engine(len(self.classes_))
             coef, intercept = self._initial_weights(None, None, X.dtype)
@@ -829,8 +914,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             validation=None,
         )
         self.n_iter_ = 1
-        if validation_data is not None:
-            self._monitor(validation_data)
+        if held_out is not None:
+            self._monitor(held_out(self.coef_, self.intercept_))
         return self
 
     # -- prediction -----------------------------------------------------------

@@ -353,9 +353,10 @@ def train(
         if not (np.isfinite(objective) and _all_finite(state.coef, state.intercept)):
             raise ValueError(
                 f"Training diverged at epoch {epoch}: the weights or the objective "
-                "became non-finite (inf or NaN). Lower the step size (eta0, or "
-                "alpha with learning_rate='optimal'), or scale the features, e.g. "
-                "with sklearn.preprocessing.StandardScaler."
+                "became non-finite (inf or NaN). Lower the step size (eta0; with "
+                "learning_rate='optimal', whose first step is alpha ** -0.25, "
+                "raise alpha), or scale the features, e.g. with "
+                "sklearn.preprocessing.StandardScaler."
             )
         report.objectives.append(objective)
         if validation_score is not None:

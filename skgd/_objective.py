@@ -54,11 +54,16 @@ class Objective:
         y_idx = np.asarray(y_idx, dtype=np.intp)
         if self.loss.multiclass:
             return y_idx
+        # Filled in place, in the data's dtype: a boolean mask and a float64
+        # array of the same shape on the way would cost 9 bytes per entry on
+        # top of float32 targets' 4 (1.3 GB instead of 0.4 GB for 10 000
+        # classes of one sample each).
+        Y = np.full((len(y_idx), self.n_outputs), -1.0, dtype=dtype)
         if self.n_outputs == 1:
-            positive = (y_idx == 1)[:, None]
+            Y[y_idx == 1, 0] = 1.0
         else:
-            positive = y_idx[:, None] == np.arange(self.n_outputs)
-        return np.where(positive, 1.0, -1.0).astype(dtype)
+            Y[np.arange(len(y_idx)), y_idx] = 1.0
+        return Y
 
     def scores(self, coef, intercept, X):
         """Raw scores ``X @ coef.T + intercept``, shape (n_samples, n_outputs).

@@ -351,7 +351,7 @@ def test_partial_fit_class_errors(binary):
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         GDClassifier().partial_fit(X, y)
     with pytest.raises(
-        ValueError, match=r"y contains labels \[np.int64\(1\)\] that are not in classes"
+        ValueError, match=r"y contains labels \[1\] that are not in classes \[0, 2\]"
     ):
         GDClassifier().partial_fit(X, y, classes=[0, 2])
     est = GDClassifier().partial_fit(X, y, classes=[0, 1])

@@ -130,8 +130,11 @@ def test_fit_resets_and_partial_fit_after_fit_starts_afresh():
     ids=["not-a-tuple", "short", "features", "labels", "zero-weights"],
 )
 def test_bad_validation_data(validation_data, message):
-    chunks, _, _ = _stream(1)
-    X, y = chunks[0]
-    est = GDClassifier(**PARAMS)
+    chunks, _, _ = _stream(2)
+    est = GDClassifier(**PARAMS).partial_fit(*chunks[0], classes=[0, 1, 2])
+    before = est.coef_.copy(), est.t_
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        est.partial_fit(X, y, classes=[0, 1, 2], validation_data=validation_data)
+        est.partial_fit(*chunks[1], validation_data=validation_data)
+    # The call failed before training: the model is the one it had.
+    np.testing.assert_array_equal(est.coef_, before[0])
+    assert est.t_ == before[1]
