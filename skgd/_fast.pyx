@@ -807,7 +807,7 @@ def minibatch_epoch(
     cdef double lr, g, w, v, old, before, kk, u, step, sq, ab, f, a
     cdef bint nonzero
     cdef double m_corr = 1.0, v_corr = 1.0, precond = 1.0
-    cdef double wscale = 1.0, dot
+    cdef double wscale = 1.0, dot, dot2
     cdef bint penalised = l1 != 0.0 or l2 != 0.0
     cdef bint averaging
     cdef bint scaled = sparse and opt_code == SGD
@@ -937,12 +937,21 @@ def minibatch_epoch(
                     xsq = 0.0
                     if n_out == 1:
                         # Accumulate in registers (a store per non-zero to
-                        # dots[0] would chain every addition through memory).
+                        # dots[0] would chain every addition through memory),
+                        # in two chains: each addition waits for the one before
+                        # it, and the weights' loads are not the bottleneck.
                         dot = 0.0
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
+                        dot2 = 0.0
+                        p = X_indptr[i]
+                        while p + 1 < X_indptr[i + 1]:
+                            xsq += X_data[p] * X_data[p] + X_data[p + 1] * X_data[p + 1]
+                            dot += X_data[p] * W[X_indices[p] * w1]
+                            dot2 += X_data[p + 1] * W[X_indices[p + 1] * w1]
+                            p = p + 2
+                        if p < X_indptr[i + 1]:
                             xsq += X_data[p] * X_data[p]
                             dot += X_data[p] * W[X_indices[p] * w1]
-                        dots[0] = dot
+                        dots[0] = dot + dot2
                     else:
                         for c in range(n_out):
                             dots[c] = 0.0
@@ -1062,10 +1071,15 @@ def minibatch_epoch(
                     if nonzero and l1 == 0.0:
                         # A plain axpy; the norm follows from the row's dot
                         # products: |v + a x|^2 = |v|^2 + 2a x.v + a^2 |x|^2.
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
-                            j = X_indices[p]
-                            for c in range(n_out):
-                                W[c * w0 + j * w1] += dots[c] * X_data[p]
+                        if n_out == 1:
+                            dot = dots[0]
+                            for p in range(X_indptr[i], X_indptr[i + 1]):
+                                W[X_indices[p] * w1] += dot * X_data[p]
+                        else:
+                            for p in range(X_indptr[i], X_indptr[i + 1]):
+                                j = X_indices[p]
+                                for c in range(n_out):
+                                    W[c * w0 + j * w1] += dots[c] * X_data[p]
                         if penalised:
                             for c in range(n_out):
                                 vsq[c] += dots[c] * (2.0 * raw[c] + dots[c] * xsq)
