@@ -889,6 +889,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             # As in SGDClassifier, each call reads the current parameters (a
             # stream may lower eta0 or change the optimizer between calls);
             # the training state carries over wherever it still fits.
+            # (scikit-learn's _fit_context validates the parameters only on
+            # the first call of partial_fit: they are read again here.)
+            self._validate_params()
             self._check_params(for_partial_fit=True)
             state = self._state
             if self._engine.averaging(state):

@@ -159,6 +159,10 @@ def test_partial_fit_switching_the_optimizer_restarts_its_state(multiclass):
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-13, atol=1e-15)
     with pytest.raises(ValueError, match="early_stopping=True does not apply"):
         est.set_params(early_stopping=True).partial_fit(X, y)
+    before = est.coef_.copy()
+    with pytest.raises(ValueError, match="The 'eta0' parameter of GDClassifier"):
+        est.set_params(early_stopping=False, eta0=-1.0).partial_fit(X, y)
+    np.testing.assert_array_equal(est.coef_, before)
 
 
 # -- inputs -------------------------------------------------------------------
