@@ -594,22 +594,35 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         tasks = EpochTasks(self, task, max_epochs, X, y, metadata)
         Y = None if epochs is not None else engine.objective.encode(y_idx, X.dtype)
-        report = train(
-            engine if epochs is None else epochs,
-            self._state,
-            X,
-            Y,
-            weights,
-            max_epochs=max_epochs,
-            shuffle=self.shuffle and epochs is None,
-            tol=self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            rows=rows,
-            validation_score=validation,
-            verbose=self.verbose,
-            tasks=tasks,
-        )
+        try:
+            report = train(
+                engine if epochs is None else epochs,
+                self._state,
+                X,
+                Y,
+                weights,
+                max_epochs=max_epochs,
+                shuffle=self.shuffle and epochs is None,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                rows=rows,
+                validation_score=validation,
+                verbose=self.verbose,
+                tasks=tasks,
+            )
+        except ValueError:
+            if task == "partial_fit" and hasattr(self, "coef_"):
+                # Training diverged after changing the state in place: the
+                # next call (with a smaller step) starts from the weights
+                # published before this one, with fresh optimizer state,
+                # not from the diverged weights, velocities or moments.
+                self._state = engine.restart(self._state, self.coef_, self.intercept_)
+            raise
         coef, intercept = engine.weights(self._state)
+        if engine.averaging(self._state):
+            # The averages are updated in place by the next call: publish a
+            # copy, so that a call that fails midway leaves coef_ as it was.
+            coef, intercept = coef.copy(), intercept.copy()
         if report.best_weights is not None:
             coef, intercept = report.best_weights
         self.coef_, self.intercept_ = coef, intercept

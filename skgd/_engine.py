@@ -139,6 +139,22 @@ class Engine:
             state.avg_coef, state.avg_intercept = coef.copy(), intercept.copy()
         return state
 
+    def restart(self, state, coef, intercept):
+        """A state that starts again from ``coef`` and ``intercept``.
+
+        For training that failed midway: a diverging epoch stops with an
+        error after it updated arrays in place (weights, velocities,
+        moments, averages, L1 bookkeeping), which may hold huge or
+        non-finite numbers from which every later epoch would diverge again.
+        Those start afresh from the given weights (the last ones the
+        estimator published); the schedule's clock and state and the random
+        generator carry over.
+        """
+        fresh = self.init_state(coef.copy(), intercept.copy(), state.rng)
+        fresh.t, fresh.sched_state = state.t, state.sched_state
+        fresh.sched_owner = state.sched_owner
+        return fresh
+
     def averaging(self, state):
         """True once the averaged iterate has started."""
         return bool(self.average) and self.average <= state.t - 1

@@ -165,6 +165,55 @@ def test_partial_fit_switching_the_optimizer_restarts_its_state(multiclass):
     np.testing.assert_array_equal(est.coef_, before)
 
 
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam"])
+def test_partial_fit_recovers_from_a_diverged_call(optimizer, multiclass):
+    """A call that diverges raises and leaves coef_ as it was; the next call
+    (with a sane step) continues from those weights with a fresh optimizer
+    state, as a one-epoch fit from them does, not from diverged moments."""
+    X, y = multiclass
+    params = dict(
+        loss="log_loss",
+        optimizer=optimizer,
+        batch_size=8,
+        shuffle=False,
+        learning_rate="constant",
+        eta0=0.01,
+    )
+    est = GDClassifier(**params).partial_fit(X, y, classes=[0, 1, 2])
+    start = est.coef_.copy(), est.intercept_.copy()
+    with pytest.raises(ValueError, match="Training diverged at epoch 1"):
+        est.set_params(eta0=1e250).partial_fit(X * 1e50, y)
+    np.testing.assert_array_equal(est.coef_, start[0])
+    np.testing.assert_array_equal(est.intercept_, start[1])
+    est.set_params(eta0=0.01).partial_fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ref = GDClassifier(max_iter=1, **params).fit(
+            X, y, coef_init=start[0], intercept_init=start[1]
+        )
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-13, atol=1e-15)
+
+
+def test_partial_fit_with_averaging_keeps_coef_through_a_diverged_call(multiclass):
+    X, y = multiclass
+    est = GDClassifier(
+        loss="log_loss",
+        optimizer="adam",
+        batch_size=8,
+        average=True,
+        learning_rate="constant",
+        eta0=0.01,
+        random_state=0,
+    ).partial_fit(X, y, classes=[0, 1, 2])
+    before = est.coef_.copy()
+    with pytest.raises(ValueError, match="Training diverged"):
+        est.set_params(eta0=1e250).partial_fit(X * 1e50, y)
+    # The averages are updated in place during a call; coef_ is a copy.
+    np.testing.assert_array_equal(est.coef_, before)
+    est.set_params(eta0=0.01).partial_fit(X, y)
+    assert np.isfinite(est.coef_).all() and est.score(X, y) > 0.8
+
+
 # -- inputs -------------------------------------------------------------------
 
 
