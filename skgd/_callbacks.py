@@ -22,28 +22,25 @@ class EpochTasks:
 
     Parameters
     ----------
+    root : callback context or None
+        The root task of the fit (``"fit"`` or ``"partial_fit"``, with the
+        most epochs it may run as its number of sub-tasks), made by the
+        estimator; None when no callbacks are set, and nothing happens.
     estimator : GDClassifier
         The estimator being fitted; its ``classes_`` and ``n_features_in_``
         are set, so that a copy with an epoch's weights can predict.
-    task_name : {"fit", "partial_fit"}
-        The root task's name.
-    max_epochs : int
-        Upper bound on the epochs (the number of child tasks).
     X, y, metadata :
         What the callbacks receive with each task: the training data, its
         labels and ``{"sample_weight": ...}`` (or None).
     """
 
-    def __init__(self, estimator, task_name, max_epochs, X, y, metadata):
+    def __init__(self, root, estimator, X, y, metadata):
         self._estimator = estimator
         self._data = dict(X=X, y=y, metadata=metadata)
-        self._root = None
+        self._root = root
         self._epoch = None
-        if getattr(estimator, "_skl_callbacks", None):
-            self._root = estimator._init_callback_context(
-                task_name=task_name, max_subtasks=max_epochs
-            )
-            self._root.call_on_fit_task_begin(estimator=estimator, **self._data)
+        if root is not None:
+            root.call_on_fit_task_begin(estimator=estimator, **self._data)
 
     def __bool__(self):
         return self._root is not None

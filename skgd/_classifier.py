@@ -13,9 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score
-from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -25,45 +23,18 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skgd import _dask
+from skgd import _dask, _monitor
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
-from skgd._engine import Engine, train
+from skgd._engine import train
 from skgd._objective import Objective, linear_scores
+from skgd._plan import InMemoryData, make_plan, parameters, resolve_components
+from skgd._sources import RowsInMemory
 from skgd.losses import LOSS_NAMES, Loss, get_loss
-from skgd.optimizers import OPTIMIZER_NAMES, SGD, Optimizer, get_optimizer
-from skgd.penalties import Penalty, get_penalty
-from skgd.schedules import Schedule, get_schedule
+from skgd.optimizers import OPTIMIZER_NAMES, Optimizer
+from skgd.penalties import Penalty
+from skgd.schedules import Schedule
 
 _SCHEDULE_NAMES = {"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"}
-
-
-# Set by partial_fit's validation monitoring; fit starts without them.
-_MONITOR_ATTRIBUTES = (
-    "best_coef_",
-    "best_intercept_",
-    "n_calls_no_improvement_",
-    "stopped_improving_",
-)
-
-
-def _accuracy_scorer(X_val, y_val, w_val):
-    """``(coef, intercept) -> accuracy`` on held-out rows (class indices)."""
-
-    def score(coef, intercept):
-        Z = linear_scores(X_val, coef, intercept)
-        pred = (Z[:, 0] > 0).astype(int) if Z.shape[1] == 1 else Z.argmax(axis=1)
-        return accuracy_score(y_val, pred, sample_weight=w_val)
-
-    return score
-
-
-def _require_method(obj, base, method, parameter):
-    """TypeError if a component subclass left an abstract method unimplemented."""
-    if getattr(type(obj), method) is getattr(base, method):
-        raise TypeError(
-            f"{parameter}={obj!r} does not implement {method}(); a custom "
-            f"{base.__name__} must define it."
-        )
 
 
 def _unorderable(name, labels):
@@ -103,7 +74,7 @@ def _unfitted_on_error(fit_method):
         except Exception:
             if fresh:
                 fitted = [name for name in vars(self) if name.endswith("_")]
-                for name in fitted + ["_state", "_engine"]:
+                for name in fitted + ["_state"]:
                     self.__dict__.pop(name, None)
             raise
 
@@ -405,72 +376,10 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.optimizer = optimizer
 
-    # -- components -----------------------------------------------------------
+    # -- parameters and input ---------------------------------------------------
 
     def _loss_object(self):
         return get_loss(self.loss, self.epsilon)
-
-    def _components(self):
-        """The loss, penalty, optimizer and schedule this configuration uses."""
-        l1_ratio = 0.15 if self.l1_ratio is None else self.l1_ratio
-        return (
-            self._loss_object(),
-            get_penalty(self.penalty, l1_ratio),
-            get_optimizer(self.optimizer),
-            get_schedule(
-                self.learning_rate,
-                eta0=self.eta0,
-                power_t=self.power_t,
-                alpha=self.alpha,
-            ),
-        )
-
-    def _check_params(self, for_partial_fit=False):
-        """Rules that span several parameters (single ones are constraints)."""
-        if self.learning_rate == "optimal" and self.alpha == 0:
-            raise ValueError(
-                "alpha must be > 0 with learning_rate='optimal': the 'optimal' "
-                "schedule is 1 / (alpha * (t0 + t - 1)). Use another "
-                "learning_rate or a positive alpha."
-            )
-        if self.penalty == "elasticnet" and self.l1_ratio is None:
-            raise ValueError(
-                "l1_ratio must be set when penalty='elasticnet'; got None. Use a "
-                "float in [0, 1] (0 is pure L2, 1 pure L1)."
-            )
-        loss, _, optimizer, schedule = self._components()
-        _require_method(loss, Loss, "loss", "loss")
-        _require_method(loss, Loss, "gradient", "loss")
-        _require_method(optimizer, Optimizer, "update", "optimizer")
-        _require_method(schedule, Schedule, "rate", "learning_rate")
-        if self.learning_rate in ("pa1", "pa2"):
-            if self.loss != "hinge":
-                raise ValueError(
-                    f"learning_rate={self.learning_rate!r} only works with "
-                    f"loss='hinge'; got loss={self.loss!r}."
-                )
-            if self.batch_size != 1 or type(optimizer) is not SGD:
-                raise ValueError(
-                    f"learning_rate={self.learning_rate!r} is a per-sample rule: it "
-                    "needs batch_size=1 and optimizer='sgd'; got "
-                    f"batch_size={self.batch_size!r}, optimizer={self.optimizer!r}."
-                )
-        if for_partial_fit:
-            if self.early_stopping:
-                raise ValueError(
-                    "early_stopping=True does not apply to partial_fit, which runs "
-                    "one epoch per call; set early_stopping=False."
-                )
-            if self.class_weight == "balanced":
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit: it "
-                    "needs the class frequencies of all the data. Compute them "
-                    "with sklearn.utils.compute_class_weight('balanced', "
-                    "classes=classes, y=y) on a large enough sample and pass the "
-                    "resulting dict as class_weight."
-                )
-
-    # -- input ----------------------------------------------------------------
 
     def _validate_input(self, X, y, sample_weight, reset):
         X, y = validate_data(
@@ -492,176 +401,26 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return X, y, sample_weight
 
-    def _training_weights(self, classes, y_idx, sample_weight, dtype):
-        """Sample weight times class weight, one per row."""
-        if self.class_weight is None:
-            weights = np.ones(len(y_idx), dtype=dtype)
-        else:
-            class_weight = compute_class_weight(
-                self.class_weight, classes=classes, y=classes[y_idx]
-            )
-            if not (np.isfinite(class_weight).all() and (class_weight >= 0).all()):
+    def _in_memory(self, X, y, sample_weight, *, classes=None, reset=True):
+        """Validated in-memory data for the plan (``classes``: partial_fit's)."""
+        X, y, sample_weight = self._validate_input(X, y, sample_weight, reset=reset)
+        if classes is None:
+            classes, y_idx = np.unique(y, return_inverse=True)
+            if len(classes) < 2:
                 raise ValueError(
-                    f"class_weight={self.class_weight!r} gives a class a negative "
-                    "or non-finite weight; class weights must be finite and >= 0."
+                    "The number of classes has to be greater than one; got 1 "
+                    f"class ({classes.tolist()[0]!r}): a classifier needs at "
+                    "least two."
                 )
-            weights = class_weight[y_idx].astype(dtype)
-        if sample_weight is not None:
-            weights *= sample_weight
-        if not weights.sum() > 0:
-            raise ValueError(
-                "The training weights (sample_weight times class_weight) sum to "
-                "zero: at least one row needs a positive weight."
-            )
-        return weights
-
-    # -- training -------------------------------------------------------------
-
-    def _shape(self):
-        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
-        return n_outputs, self.n_features_in_
-
-    def _initial_weights(self, coef_init, intercept_init, dtype):
-        n_outputs, n_features = self._shape()
-        if coef_init is None:
-            coef = np.zeros((n_outputs, n_features), dtype=dtype)
         else:
-            coef = np.asarray(
-                coef_init.toarray() if sp.issparse(coef_init) else coef_init,
-                dtype=dtype,
-            )
-            # A NaN start would surface as a divergence, blamed on eta0.
-            assert_all_finite(coef, input_name="coef_init")
-            if coef.size != n_outputs * n_features or (
-                coef.ndim == 2 and coef.shape != (n_outputs, n_features)
-            ):
+            unknown = np.setdiff1d(y, classes)
+            if unknown.size:
                 raise ValueError(
-                    f"coef_init has shape {coef.shape}; this problem needs "
-                    f"({n_outputs}, {n_features}) (n_outputs, n_features)."
+                    f"y contains labels {unknown.tolist()!r} that are not in "
+                    f"classes {classes.tolist()!r}."
                 )
-            coef = coef.reshape(n_outputs, n_features).copy()
-        if intercept_init is None:
-            intercept = np.zeros(n_outputs, dtype=dtype)
-        else:
-            intercept = np.asarray(intercept_init, dtype=dtype).reshape(-1).copy()
-            assert_all_finite(intercept, input_name="intercept_init")
-            if intercept.shape != (n_outputs,):
-                raise ValueError(
-                    f"intercept_init has {intercept.size} values; this problem needs "
-                    f"{n_outputs}."
-                )
-        return coef, intercept
-
-    def _objective(self, n_classes):
-        """The training objective of this configuration for ``n_classes``."""
-        loss, penalty, _, _ = self._components()
-        return Objective(loss, penalty, self.alpha, self.fit_intercept, n_classes)
-
-    def _make_engine(self, n_classes):
-        _, _, optimizer, schedule = self._components()
-        objective = self._objective(n_classes)
-        batch_size = None if self.batch_size == "full" else int(self.batch_size)
-        return Engine(
-            objective,
-            optimizer,
-            schedule,
-            batch_size,
-            int(self.average),
-            self.n_jobs,
-        )
-
-    def _run(
-        self,
-        task,
-        X,
-        y,
-        y_idx,
-        weights,
-        sample_weight,
-        *,
-        max_epochs,
-        rows,
-        validation,
-        epochs=None,
-    ):
-        """Train the live state and publish the fitted attributes.
-
-        ``task`` ("fit" or "partial_fit") names the run for the callbacks.
-        ``epochs`` replaces the engine as what runs an epoch (the blocks of a
-        dask array, ``skgd._dask``; it shuffles itself, and needs no ``Y``).
-        """
-        engine = self._engine
-        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
-        tasks = EpochTasks(self, task, max_epochs, X, y, metadata)
-        Y = None if epochs is not None else engine.objective.encode(y_idx, X.dtype)
-        try:
-            report = train(
-                engine if epochs is None else epochs,
-                self._state,
-                X,
-                Y,
-                weights,
-                max_epochs=max_epochs,
-                shuffle=self.shuffle and epochs is None,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                rows=rows,
-                validation_score=validation,
-                verbose=self.verbose,
-                tasks=tasks,
-            )
-        except ValueError:
-            if task == "partial_fit" and hasattr(self, "coef_"):
-                # Training diverged after changing the state in place: the
-                # next call (with a smaller step) starts from the weights
-                # published before this one, with fresh optimizer state,
-                # not from the diverged weights, velocities or moments.
-                self._state = engine.restart(self._state, self.coef_, self.intercept_)
-            raise
-        coef, intercept = engine.weights(self._state)
-        if engine.averaging(self._state):
-            # The averages are updated in place by the next call: publish a
-            # copy, so that a call that fails midway leaves coef_ as it was.
-            coef, intercept = coef.copy(), intercept.copy()
-        if report.best_weights is not None:
-            coef, intercept = report.best_weights
-        self.coef_, self.intercept_ = coef, intercept
-        self.t_ = self._state.t
-        self.loss_curve_ = getattr(self, "loss_curve_", []) + report.objectives
-        if tasks:
-            tasks.end()
-        return report
-
-    def _validation_split(self, X, y_idx, sample_weight):
-        """Training rows and a scorer on the held-out rows (early stopping)."""
-        if not self.early_stopping:
-            return None, None
-        cv = StratifiedShuffleSplit(
-            test_size=self.validation_fraction, random_state=self.random_state
-        )
-        n, k = len(y_idx), len(self.classes_)
-        try:
-            train_rows, val_rows = next(cv.split(np.zeros((n, 1)), y_idx))
-        except ValueError as exc:
-            # StratifiedShuffleSplit's message speaks of its own test_size.
-            raise ValueError(
-                f"early_stopping=True cannot split {n} samples of {k} classes with "
-                f"validation_fraction={self.validation_fraction!r} "
-                f"({int(np.ceil(self.validation_fraction * n))} held out): a "
-                "stratified split needs at least 2 samples of each class and at "
-                f"least {k} samples on each side. Change validation_fraction, add "
-                "samples, or set early_stopping=False."
-            ) from exc
-        X_val, y_val = X[val_rows], y_idx[val_rows]
-        w_val = None if sample_weight is None else sample_weight[val_rows]
-        if w_val is not None and not w_val.sum() > 0:
-            raise ValueError(
-                "The sample weights of the validation split are all zero; use "
-                "another random_state or validation_fraction, or disable "
-                "early_stopping."
-            )
-
-        return np.sort(train_rows), _accuracy_scorer(X_val, y_val, w_val)
+            y_idx = np.searchsorted(classes, y)
+        return InMemoryData(X, y, y_idx, classes, sample_weight)
 
     def _held_out_scorer(self, validation_data):
         """The scorer of ``validation_data``, checked before any training."""
@@ -692,29 +451,65 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 f"validation_data holds labels {unknown.tolist()!r} that are not in "
                 f"classes {self.classes_.tolist()!r}."
             )
-        return _accuracy_scorer(X_val, np.searchsorted(self.classes_, y_val), w_val)
+        y_val = np.searchsorted(self.classes_, y_val)
+        return _monitor.accuracy_scorer(X_val, y_val, w_val)
 
-    def _monitor(self, score):
-        """Record a partial_fit call's held-out score.
+    # -- training -------------------------------------------------------------
 
-        Keeps the score history, the best weights and the count of calls
-        without improvement across calls (see :meth:`partial_fit`).
+    def _start(self, engine, plan, warm):
+        """The training state: continued (warm) or fresh from the plan."""
+        if warm and self._state.coef.shape == plan.coef.shape:
+            # Continue the optimizer state and the schedule clock.
+            return engine.resume(self._state, plan.coef, plan.intercept)
+        rng = check_random_state(self.random_state)
+        return engine.init_state(plan.coef, plan.intercept, rng)
+
+    def _train(self, task, engine, source, data, *, max_epochs, validation=None):
+        """Train ``self._state`` over ``source``; publish the fitted attributes.
+
+        ``task`` ("fit" or "partial_fit") names the run for the callbacks,
+        which see ``data.X``, ``data.y`` and ``data.sample_weight``.
         """
-        # Monitoring starts with the first monitored call after fit (or the
-        # first partial_fit): fit's own early-stopping record is not mixed in.
-        fresh = not hasattr(self, "best_coef_")
-        best = None if fresh else self.best_validation_score_
-        if best is None or score > best:
-            self.best_validation_score_ = score
-            self.best_coef_ = self.coef_.copy()
-            self.best_intercept_ = self.intercept_.copy()
-        # The rule of fit's early stopping, counted in calls instead of epochs.
-        improved = best is None or self.tol is None or score >= best + self.tol
-        self.n_calls_no_improvement_ = (
-            0 if improved else self.n_calls_no_improvement_ + 1
-        )
-        self.stopped_improving_ = self.n_calls_no_improvement_ >= self.n_iter_no_change
-        self.validation_scores_ = ([] if fresh else self.validation_scores_) + [score]
+        weights = data.sample_weight
+        metadata = None if weights is None else {"sample_weight": weights}
+        root = None
+        if getattr(self, "_skl_callbacks", None):
+            root = self._init_callback_context(task_name=task, max_subtasks=max_epochs)
+        tasks = EpochTasks(root, self, data.X, data.y, metadata)
+        try:
+            report = train(
+                engine,
+                self._state,
+                source,
+                max_epochs=max_epochs,
+                shuffle=self.shuffle,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+                validation_score=validation,
+                verbose=self.verbose,
+                tasks=tasks,
+            )
+        except ValueError:
+            if task == "partial_fit" and hasattr(self, "coef_"):
+                # Training diverged after changing the state in place: the
+                # next call (with a smaller step) starts from the weights
+                # published before this one, with fresh optimizer state,
+                # not from the diverged weights, velocities or moments.
+                self._state = engine.restart(self._state, self.coef_, self.intercept_)
+            raise
+        coef, intercept = engine.weights(self._state)
+        if self._state.averaging:
+            # The averages are updated in place by the next call: publish a
+            # copy, so that a call that fails midway leaves coef_ as it was.
+            coef, intercept = coef.copy(), intercept.copy()
+        if report.best_weights is not None:
+            coef, intercept = report.best_weights
+        self.coef_, self.intercept_ = coef, intercept
+        self.t_ = self._state.t
+        self.loss_curve_ = getattr(self, "loss_curve_", []) + report.objectives
+        if tasks:
+            tasks.end()
+        return report
 
     @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -740,48 +535,46 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self : GDClassifier
             The fitted estimator.
         """
-        if _dask.is_dask_collection(X):
-            # Blocks on a cluster: reductions or streamed blocks, skgd._dask.
-            return _dask.fit(self, X, y, coef_init, intercept_init, sample_weight)
-        self._check_params()
+        params = parameters(self)
+        components = resolve_components(params)
         warm = self.warm_start and hasattr(self, "_state")
         if warm:
-            old_shape = self.coef_.shape
-            if coef_init is None:
-                coef_init = self.coef_
-            if intercept_init is None:
-                intercept_init = self.intercept_
-        X, y, sample_weight = self._validate_input(X, y, sample_weight, reset=True)
-        self.classes_, y_idx = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                "The number of classes has to be greater than one; got 1 class "
-                f"({self.classes_.tolist()[0]!r}): a classifier needs at least two."
+            coef_init = self.coef_ if coef_init is None else coef_init
+            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+        on_dask = _dask.is_dask_collection(X)
+        if on_dask:
+            # Blocks on a cluster: the data stays there (skgd._dask).
+            data = _dask.describe(
+                X, y, sample_weight, early_stopping=self.early_stopping
             )
-        weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
-        coef, intercept = self._initial_weights(coef_init, intercept_init, X.dtype)
-        engine = self._make_engine(len(self.classes_))
-        if warm and old_shape == coef.shape:
-            # Continue the optimizer state and the schedule clock.
-            self._state = engine.resume(self._state, coef, intercept)
+            self.n_features_in_ = data.n_features
+            self.__dict__.pop("feature_names_in_", None)
         else:
-            rng = check_random_state(self.random_state)
-            self._state = engine.init_state(coef, intercept, rng)
-        self._engine = engine
+            data = self._in_memory(X, y, sample_weight)
+        self.classes_ = data.classes
+        plan = make_plan(params, components, data, init=(coef_init, intercept_init))
+        engine = plan.engine()
+        self._state = self._start(engine, plan, warm)
         self.loss_curve_ = []
-        rows, validation = self._validation_split(X, y_idx, sample_weight)
-        report = self._run(
-            "fit",
-            X,
-            y,
-            y_idx,
-            weights,
-            sample_weight,
-            max_epochs=self.max_iter,
-            rows=rows,
-            validation=validation,
+        validation = None
+        if on_dask:
+            source = _dask.source(data, plan)
+        else:
+            Y = plan.objective.encode(data.y_idx, data.dtype)
+            source = RowsInMemory(
+                data.X, Y, data.y_idx, plan.weights, plan.rows, plan.batch
+            )
+            if plan.validation_rows is not None:
+                validation = self._validation_scorer(data, plan.validation_rows)
+        report = self._train(
+            "fit", engine, source, data, max_epochs=self.max_iter, validation=validation
         )
         return self._finish_fit(report, validation is not None)
+
+    @staticmethod
+    def _validation_scorer(data, rows):
+        weights = None if data.sample_weight is None else data.sample_weight[rows]
+        return _monitor.accuracy_scorer(data.X[rows], data.y_idx[rows], weights)
 
     def _finish_fit(self, report, validated):
         """The attributes a fit publishes besides the weights; its warning."""
@@ -792,7 +585,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         else:
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        for name in _MONITOR_ATTRIBUTES:
+        for name in _monitor.STREAM_ATTRIBUTES:
             self.__dict__.pop(name, None)
         if (
             self.tol is not None
@@ -807,6 +600,39 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _stream_record(self):
+        """The monitored stream's record so far, or None (see partial_fit)."""
+        if not hasattr(self, "best_coef_"):
+            return None
+        names = _monitor.STREAM_ATTRIBUTES + (
+            "best_validation_score_",
+            "validation_scores_",
+        )
+        return {name: getattr(self, name) for name in names}
+
+    def _stream_classes(self, classes):
+        """The classes of a partial_fit stream, checked against earlier calls."""
+        if not hasattr(self, "classes_"):
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: "
+                    "the list of all the classes of the stream, e.g. np.unique(y_all)."
+                )
+            classes = _sorted_labels(classes, "classes")
+            if len(classes) < 2:
+                raise ValueError(
+                    f"classes must hold at least two classes; got {classes.tolist()}."
+                )
+            return classes
+        if classes is not None and not np.array_equal(
+            _sorted_labels(classes, "classes"), self.classes_
+        ):
+            raise ValueError(
+                f"classes={np.asarray(classes).tolist()!r} is not the same as in the "
+                f"first call to partial_fit, {self.classes_.tolist()!r}."
+            )
+        return self.classes_
 
     @_unfitted_on_error
     @_fit_context(prefer_skip_nested_validation=True)
@@ -849,89 +675,63 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
-        if first_call:
-            self._check_params(for_partial_fit=True)
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: "
-                    "the list of all the classes of the stream, e.g. np.unique(y_all)."
-                )
-            classes = _sorted_labels(classes, "classes")
-            if len(classes) < 2:
-                raise ValueError(
-                    f"classes must hold at least two classes; got {classes.tolist()}."
-                )
-        elif classes is not None and not np.array_equal(
-            _sorted_labels(classes, "classes"), self.classes_
-        ):
-            raise ValueError(
-                f"classes={np.asarray(classes).tolist()!r} is not the same as in the "
-                f"first call to partial_fit, {self.classes_.tolist()!r}."
-            )
-        X, y, sample_weight = self._validate_input(
-            X, y, sample_weight, reset=first_call
+        if not first_call:
+            # As in SGDClassifier, each call reads the current parameters (a
+            # stream may lower eta0 or change the optimizer between calls).
+            # scikit-learn's _fit_context validates them only on the first
+            # call of partial_fit: they are checked again here.
+            self._validate_params()
+        params = parameters(self)
+        components = resolve_components(params, for_partial_fit=True)
+        classes = self._stream_classes(classes)
+        data = self._in_memory(
+            X, y, sample_weight, classes=classes, reset=first_call
         )
-        known = classes if first_call else self.classes_
-        unknown = np.setdiff1d(y, known)
-        if unknown.size:
-            raise ValueError(
-                f"y contains labels {unknown.tolist()!r} that are not in classes "
-                f"{known.tolist()!r}."
-            )
         if first_call:
-            self.classes_ = known
-        y_idx = np.searchsorted(self.classes_, y)
-        weights = self._training_weights(self.classes_, y_idx, sample_weight, X.dtype)
+            self.classes_ = classes
         # Checked before training, so that bad held-out data fails the call
         # before it changes the model.
         held_out = (
             None if validation_data is None else self._held_out_scorer(validation_data)
         )
         if first_call:
-            engine = self._make_engine(len(self.classes_))
-            coef, intercept = self._initial_weights(None, None, X.dtype)
+            plan = make_plan(params, components, data)
+        else:
+            # The training state carries over wherever it still fits. As in
+            # scikit-learn, the exposed weights are the live ones (a user who
+            # edits or replaces coef_ between calls continues from it),
+            # unless they are the averages.
+            state = self._state
+            init = (state.coef, state.intercept)
+            if not state.averaging:
+                init = (self.coef_, self.intercept_)
+            plan = make_plan(
+                params, components, data, init=init, dtype=state.coef.dtype
+            )
+        engine = plan.engine()
+        if first_call:
             rng = check_random_state(self.random_state)
-            self._state = engine.init_state(coef, intercept, rng)
-            self._engine = engine
+            self._state = engine.init_state(plan.coef, plan.intercept, rng)
             self.loss_curve_ = []
             self.validation_scores_ = None
             self.best_validation_score_ = None
-            for name in _MONITOR_ATTRIBUTES:
-                self.__dict__.pop(name, None)
         else:
-            # As in SGDClassifier, each call reads the current parameters (a
-            # stream may lower eta0 or change the optimizer between calls);
-            # the training state carries over wherever it still fits.
-            # (scikit-learn's _fit_context validates the parameters only on
-            # the first call of partial_fit: they are read again here.)
-            self._validate_params()
-            self._check_params(for_partial_fit=True)
-            state = self._state
-            if self._engine.averaging(state):
-                coef, intercept = state.coef, state.intercept
-            else:
-                # As in scikit-learn, the exposed weights are the live ones: a
-                # user who edits or replaces coef_ between calls continues
-                # from it.
-                coef, intercept = self._initial_weights(
-                    self.coef_, self.intercept_, state.coef.dtype
-                )
-            self._engine = self._make_engine(len(self.classes_))
-            self._state = self._engine.resume(state, coef, intercept)
-        self._run(
-            "partial_fit",
-            X,
-            y,
-            y_idx,
-            weights,
-            sample_weight,
-            max_epochs=1,
-            rows=None,
-            validation=None,
-        )
+            self._state = engine.resume(self._state, plan.coef, plan.intercept)
+        Y = plan.objective.encode(data.y_idx, data.dtype)
+        source = RowsInMemory(data.X, Y, data.y_idx, plan.weights, None, plan.batch)
+        self._train("partial_fit", engine, source, data, max_epochs=1)
         self.n_iter_ = 1
         if held_out is not None:
-            self._monitor(held_out(self.coef_, self.intercept_))
+            record = _monitor.record_score(
+                self._stream_record(),
+                held_out(self.coef_, self.intercept_),
+                self.coef_,
+                self.intercept_,
+                tol=self.tol,
+                n_iter_no_change=self.n_iter_no_change,
+            )
+            for name, value in record.items():
+                setattr(self, name, value)
         return self
 
     # -- prediction -----------------------------------------------------------

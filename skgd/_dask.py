@@ -1,12 +1,12 @@
-"""Training on Dask arrays: :meth:`GDClassifier.fit` when ``X`` is a dask array.
+"""Dask arrays as data sources: :meth:`GDClassifier.fit` when ``X`` is a dask array.
 
 Dask is optional: nothing here imports it at module import, so skgd imports
 without it. :func:`is_dask_collection` is the duck-typed test the estimator
-shell uses to hand a dask ``X`` to :func:`fit`.
-
-Two ways to run epochs over the row blocks of a dask array, both driven by
-:func:`skgd._engine.train` (same stopping rule, ``loss_curve_``, ``n_iter_``
-and divergence check as in memory):
+shell uses; :func:`describe` checks a dask ``X``, ``y`` and
+``sample_weight`` and summarises them for the training plan, and
+:func:`source` returns the data source that :func:`skgd._engine.train`
+runs its epochs over (same stopping rule, ``loss_curve_``, ``n_iter_`` and
+divergence check as in memory). Two kinds:
 
 * **Full batch** (``batch_size="full"``, or a batch at least as large as the
   data): each epoch, every block computes on its worker the partial sums of
@@ -19,16 +19,21 @@ and divergence check as in memory):
 * **Mini-batch and batch 1**: each epoch visits every block (in an order
   drawn from the estimator's generator when ``shuffle=True``), fetches it to
   the client, one block in memory at a time, and runs the engine's epoch over
-  it exactly as :meth:`GDClassifier.partial_fit` would.
+  it as the rows of a :class:`skgd._sources.RowsInMemory`, exactly as
+  :meth:`GDClassifier.partial_fit` would.
 
 The labels, the class counts (for ``class_weight="balanced"``) and the
 validity of every block (finite values, NumPy blocks, valid sample weights)
 come from one pass over the blocks on the workers before training.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
-from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
+
+from skgd._plan import training_weights
+from skgd._sources import RowsInMemory
 
 
 def is_dask_collection(obj):
@@ -160,25 +165,17 @@ def _block_summary(Xb, yb, swb):
     return summary
 
 
-def _block_weights(class_weight, y_idx, swb, dtype):
-    """Sample weight times class weight, as GDClassifier._training_weights."""
-    weights = class_weight[y_idx].astype(dtype)
-    if swb is not None:
-        weights *= np.asarray(swb, dtype=dtype)
-    return weights
-
-
 def _block_sums(problem, weights, Xb, yb, swb):
     """One block's share of the full-batch objective at ``weights``.
 
     Returns ``(sum_i w_i L_i, sum_i w_i dL_i/dcoef, sum_i w_i dL_i/dintercept,
     sum_i w_i)``, the sums in float64 so that adding blocks loses nothing.
     """
-    objective, classes, class_weight = problem
+    objective, classes, class_weights = problem
     coef, intercept = weights
     y_idx = np.searchsorted(classes, yb)
     Y = objective.encode(y_idx, Xb.dtype)
-    w = _block_weights(class_weight, y_idx, swb, Xb.dtype)
+    w = training_weights(class_weights, y_idx, swb, Xb.dtype)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         values, grad_coef, grad_intercept = objective.batch_gradient(
             coef, intercept, Xb, Y, w
@@ -192,54 +189,47 @@ def _block_sums(problem, weights, Xb, yb, swb):
     )
 
 
-# -- the epochs ----------------------------------------------------------------
+# -- the sources -----------------------------------------------------------------
 
 
-class _BlockEpochs:
-    """Stands in for the Engine in :func:`skgd._engine.train`: one epoch over
-    the blocks of a dask array per :meth:`run_epoch`.
+@dataclass
+class DaskData:
+    """A checked dask ``X``, ``y``, ``sample_weight`` and what the plan needs."""
 
-    Every other attribute (weights, schedule...) is the engine's own.
-    """
+    X: object
+    y: object
+    sample_weight: object
+    classes: np.ndarray
+    counts: np.ndarray  # rows per class
+    weight_sums: np.ndarray  # sample weight per class (counts without weights)
+    n_rows: int
+    n_features: int
+    dtype: np.dtype
 
-    def __init__(
-        self, engine, X, y, sample_weight, classes, class_weight, *, full, shuffle
-    ):
-        self._engine = engine
-        self._full = full
-        self._shuffle = shuffle
-        self._classes = classes
-        self._class_weight = class_weight
-        self._dtype = X.dtype
-        self._rows = X.chunks[0]
-        x_blocks = X.to_delayed(optimize_graph=False).ravel()
-        y_blocks = y.to_delayed(optimize_graph=False).ravel()
+    def blocks(self):
+        """``(X_block, y_block, weight_block or None)`` delayed, in row order."""
+        x_blocks = self.X.to_delayed(optimize_graph=False).ravel()
+        y_blocks = self.y.to_delayed(optimize_graph=False).ravel()
         w_blocks = (
             [None] * len(x_blocks)
-            if sample_weight is None
-            else sample_weight.to_delayed(optimize_graph=False).ravel()
+            if self.sample_weight is None
+            else self.sample_weight.to_delayed(optimize_graph=False).ravel()
         )
-        self._blocks = list(zip(x_blocks, y_blocks, w_blocks))
-        if full:
-            import dask
+        return list(zip(x_blocks, y_blocks, w_blocks))
 
-            # One key for the constant part, shared by all block tasks.
-            self._problem = dask.delayed(
-                (engine.objective, classes, class_weight), pure=True
-            )
 
-    def __getattr__(self, name):
-        if name == "_engine":  # not set yet: no recursion
-            raise AttributeError(name)
-        return getattr(self._engine, name)
+class BlockSums:
+    """Full-batch epochs: one gradient step from the sums of all blocks."""
 
-    def run_epoch(self, state, X, Y, sample_weight, order=None):
-        """One epoch over all blocks; X, Y, sample_weight and order are unused."""
-        if self._full:
-            return self._full_batch_epoch(state)
-        return self._streamed_epoch(state)
+    def __init__(self, data, objective, class_weights):
+        import dask
 
-    def _full_batch_epoch(self, state):
+        self._blocks = data.blocks()
+        # One key for the constant part, shared by all block tasks.
+        self._problem = dask.delayed((objective, data.classes, class_weights), pure=True)
+        self._objective = objective
+
+    def run_epoch(self, engine, state, shuffle):
         import dask
 
         # The current weights travel to the workers once per epoch (one key);
@@ -259,42 +249,44 @@ class _BlockEpochs:
             grad_coef += block_coef
             grad_intercept += block_intercept
             total_weight += block_weight
-        objective = data / total_weight + self._engine.objective.penalty_value(
-            state.coef
-        )
+        objective = data / total_weight + self._objective.penalty_value(state.coef)
         dtype = state.coef.dtype
-        self._engine.full_batch_step(
+        engine.full_batch_step(
             state,
             (grad_coef / total_weight).astype(dtype),
             (grad_intercept / total_weight).astype(dtype),
         )
         return objective
 
-    def _streamed_epoch(self, state):
+
+class StreamedBlocks:
+    """Mini-batch epochs: the blocks through the client, one at a time."""
+
+    def __init__(self, data, objective, class_weights):
+        self._blocks = data.blocks()
+        self._classes = data.classes
+        self._class_weights = class_weights
+        self._objective = objective
+
+    def run_epoch(self, engine, state, shuffle):
         import dask
 
-        engine = self._engine
         n_blocks = len(self._blocks)
-        order = state.rng.permutation(n_blocks) if self._shuffle else range(n_blocks)
+        order = state.rng.permutation(n_blocks) if shuffle else range(n_blocks)
         weighted_sum = 0.0
         total_weight = 0.0
         for i in order:
             # One block on the client at a time.
             Xb, yb, swb = dask.compute(*self._blocks[i])
             y_idx = np.searchsorted(self._classes, yb)
-            w = _block_weights(self._class_weight, y_idx, swb, Xb.dtype)
+            w = training_weights(self._class_weights, y_idx, swb, Xb.dtype)
             block_weight = float(w.sum())
             if not block_weight > 0:
                 # Nothing to learn from; partial_fit would refuse the block.
                 continue
-            n_rows = Xb.shape[0]
-            # What train() does in partial_fit: rows shuffled within the block
-            # unless the block fits in one batch.
-            rows = None
-            if self._shuffle and engine.batch_size < n_rows:
-                rows = state.rng.permutation(n_rows)
-            Y = engine.objective.encode(y_idx, Xb.dtype)
-            value = engine.run_epoch(state, Xb, Y, w, rows)
+            Y = self._objective.encode(y_idx, Xb.dtype)
+            rows = RowsInMemory(Xb, Y, y_idx, w, None, engine.batch)
+            value = rows.run_epoch(engine, state, shuffle)
             # The blocks' epoch objectives (weighted mean loss + penalty),
             # averaged by weight: the data part is the in-memory epoch's.
             weighted_sum += block_weight * value
@@ -302,26 +294,23 @@ class _BlockEpochs:
         return weighted_sum / total_weight
 
 
-# -- fit ------------------------------------------------------------------------
+def source(data, plan):
+    """The data source of ``data`` (:class:`DaskData`) for ``plan``."""
+    kind = BlockSums if plan.batch >= data.n_rows else StreamedBlocks
+    return kind(data, plan.objective, plan.class_weights)
 
 
-def _summarize(X, y, sample_weight):
+# -- checks and summary ---------------------------------------------------------
+
+
+def _summarize(data):
     """Classes, class counts and per-class weight sums, from one pass on the
     workers; ValueError/TypeError naming the first bad block."""
     import dask
 
-    x_blocks = X.to_delayed(optimize_graph=False).ravel()
-    y_blocks = y.to_delayed(optimize_graph=False).ravel()
-    w_blocks = (
-        [None] * len(x_blocks)
-        if sample_weight is None
-        else sample_weight.to_delayed(optimize_graph=False).ravel()
-    )
     task = dask.delayed(_block_summary, pure=True)
-    summaries = dask.compute(
-        *(task(xb, yb, wb) for xb, yb, wb in zip(x_blocks, y_blocks, w_blocks))
-    )
-    starts = np.concatenate([[0], np.cumsum(X.chunks[0])])
+    summaries = dask.compute(*(task(*block) for block in data.blocks()))
+    starts = np.concatenate([[0], np.cumsum(data.X.chunks[0])])
     for i, summary in enumerate(summaries):
         where = f"block {i} (rows {starts[i]} to {starts[i + 1] - 1})"
         if summary["block_type"] is not None:
@@ -349,21 +338,10 @@ def _summarize(X, y, sample_weight):
     return classes, counts, weight_sums
 
 
-def _class_weight_vector(class_weight, classes, counts):
-    """One weight per class, as compute_class_weight gives for the full y."""
-    if class_weight is None:
-        return np.ones(len(classes))
-    if class_weight == "balanced":
-        # compute_class_weight's definition, from the counts alone.
-        return counts.sum() / (len(classes) * counts.astype(np.float64))
-    return compute_class_weight(class_weight, classes=classes, y=classes)
-
-
-def fit(estimator, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-    """:meth:`GDClassifier.fit` on a dask array ``X`` (``y``, ``sample_weight``
-    dask or NumPy arrays). Returns the fitted estimator."""
-    estimator._check_params()
-    if estimator.early_stopping:
+def describe(X, y, sample_weight, *, early_stopping):
+    """Check a dask ``X`` (``y``, ``sample_weight``: dask or NumPy arrays)
+    and summarise it for the training plan: a :class:`DaskData`."""
+    if early_stopping:
         raise ValueError(
             "early_stopping=True is not supported when X is a dask array; set "
             "early_stopping=False, or hold out a validation set yourself."
@@ -372,66 +350,12 @@ def fit(estimator, X, y, coef_init=None, intercept_init=None, sample_weight=None
     y = _as_rows_like(y, X, "y")
     if sample_weight is not None:
         sample_weight = _as_rows_like(sample_weight, X, "sample_weight")
-
-    warm = estimator.warm_start and hasattr(estimator, "_state")
-    if warm:
-        old_shape = estimator.coef_.shape
-        if coef_init is None:
-            coef_init = estimator.coef_
-        if intercept_init is None:
-            intercept_init = estimator.intercept_
-
-    classes, counts, weight_sums = _summarize(X, y, sample_weight)
-    check_classification_targets(classes)
-    if len(classes) < 2:
+    data = DaskData(X, y, sample_weight, None, None, None, *X.shape, X.dtype)
+    data.classes, data.counts, data.weight_sums = _summarize(data)
+    check_classification_targets(data.classes)
+    if len(data.classes) < 2:
         raise ValueError(
             "The number of classes has to be greater than one; got 1 class "
-            f"({classes[0]!r}): a classifier needs at least two."
+            f"({data.classes[0]!r}): a classifier needs at least two."
         )
-    class_weight = _class_weight_vector(estimator.class_weight, classes, counts)
-    if not (class_weight @ weight_sums) > 0:
-        raise ValueError(
-            "The training weights (sample_weight times class_weight) sum to "
-            "zero: at least one row needs a positive weight."
-        )
-
-    estimator.n_features_in_ = X.shape[1]
-    if hasattr(estimator, "feature_names_in_"):
-        del estimator.feature_names_in_
-    estimator.classes_ = classes
-    coef, intercept = estimator._initial_weights(coef_init, intercept_init, X.dtype)
-    engine = estimator._make_engine(len(classes))
-    if warm and old_shape == coef.shape:
-        estimator._state = engine.resume(estimator._state, coef, intercept)
-    else:
-        rng = check_random_state(estimator.random_state)
-        estimator._state = engine.init_state(coef, intercept, rng)
-    estimator._engine = engine
-
-    batch_size = estimator.batch_size
-    full = batch_size == "full" or batch_size >= X.shape[0]
-    epochs = _BlockEpochs(
-        engine,
-        X,
-        y,
-        sample_weight,
-        classes,
-        class_weight,
-        full=full,
-        shuffle=estimator.shuffle,
-    )
-    estimator.loss_curve_ = []
-    report = estimator._run(
-        "fit",
-        X,
-        y,
-        None,
-        None,
-        sample_weight,
-        max_epochs=estimator.max_iter,
-        rows=None,
-        validation=None,
-        epochs=epochs,
-    )
-    estimator._finish_fit(report, validated=False)
-    return estimator
+    return data

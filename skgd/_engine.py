@@ -1,9 +1,11 @@
 """The training engine: epochs of (mini-)batch gradient steps.
 
 :class:`Engine` runs one epoch over a given index order (:meth:`Engine.run_epoch`);
-:func:`train` repeats epochs and applies the stopping rules. The epoch is the
-unit a compiled kernel replaces (``skgd._compiled`` decides where): it
-receives the same state, data and order and leaves the same numbers behind.
+:func:`train` repeats epochs of a data source (``skgd._sources``: rows in
+memory, or the blocks of a dask array) and applies the stopping rules. The
+epoch is the unit a compiled kernel replaces (``skgd._compiled`` decides
+where): it receives the same state, data and order and leaves the same
+numbers behind.
 
 Per batch ``b`` of ``B`` rows out of ``n`` training rows with weights ``w``
 summing to ``W``, the step follows
@@ -23,7 +25,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from skgd import _compiled
-from skgd.schedules import PassiveAggressive
 
 
 @dataclass
@@ -42,6 +43,12 @@ class TrainState:
     avg_intercept: np.ndarray = None
     opt_owner: tuple = None  # the optimizer (type, parameters, dtype) of opt_state
     sched_owner: tuple = None  # the schedule (type, parameters) of sched_state
+    average: int = 0  # averaging starts at update `average` (0: never)
+
+    @property
+    def averaging(self):
+        """True once the averaged iterate has started."""
+        return bool(self.average) and self.average <= self.t - 1
 
 
 def _owner(component):
@@ -67,29 +74,24 @@ class Engine:
     objective : skgd._objective.Objective
     optimizer : skgd.optimizers.Optimizer
     schedule : skgd.schedules.Schedule
-    batch_size : int or None
-        Rows per step; None is the full batch.
+    batch : int
+        Rows per step; an epoch over ``n <= batch`` rows is one full-batch step.
     average : int
         Averaging starts at update ``average`` (0: no averaging).
     n_jobs : int or None
         Threads for the one-vs-rest columns of the compiled epoch.
     """
 
-    def __init__(
-        self, objective, optimizer, schedule, batch_size, average=0, n_jobs=None
-    ):
+    def __init__(self, objective, optimizer, schedule, batch, average=0, n_jobs=None):
         self.objective = objective
         self.optimizer = optimizer
         self.schedule = schedule
-        self.batch_size = batch_size
+        self.batch = int(batch)
         self.average = int(average)
         self.n_jobs = n_jobs
-        penalty = objective.penalty
-        active = penalty is not None and objective.alpha > 0
-        self._l2 = objective.alpha * penalty.l2_weight if active else 0.0
-        self._l1 = objective.alpha * penalty.l1_weight if active else 0.0
+        self._l2, self._l1, self._own_penalty = objective.penalty_parts()
+        self._penalised = bool(self._l2 or self._l1 or self._own_penalty)
         self._compiled = _compiled.applies(self)
-        self._passive_aggressive = isinstance(schedule, PassiveAggressive)
 
     def init_state(self, coef, intercept, rng):
         """A fresh state starting from ``coef`` and ``intercept`` (not copied)."""
@@ -101,6 +103,7 @@ class Engine:
             rng=rng,
             opt_owner=self._opt_owner(coef),
             sched_owner=_owner(self.schedule),
+            average=self.average,
         )
         if self._l1:
             state.l1_q = np.zeros_like(coef)
@@ -122,6 +125,7 @@ class Engine:
         averaging bookkeeping if the penalty or ``average`` changed.
         """
         state.coef, state.intercept = coef, intercept
+        state.average = self.average
         owner = self._opt_owner(coef)
         if state.opt_owner != owner:
             state.opt_state = self.optimizer.init([coef, intercept])
@@ -155,31 +159,30 @@ class Engine:
         fresh.sched_owner = state.sched_owner
         return fresh
 
-    def averaging(self, state):
-        """True once the averaged iterate has started."""
-        return bool(self.average) and self.average <= state.t - 1
-
-    def weights(self, state):
+    @staticmethod
+    def weights(state):
         """The (coef, intercept) a model should expose: averaged or live."""
-        if self.averaging(state):
+        if state.averaging:
             return state.avg_coef, state.avg_intercept
         return state.coef, state.intercept
 
-    def run_epoch(self, state, X, Y, sample_weight, order=None):
+    def run_epoch(self, state, X, Y, sample_weight, order=None, y_idx=None):
         """One pass over the rows ``order`` of ``X`` (None: all rows in turn).
 
-        Updates ``state`` in place and returns the epoch's objective: the
-        weighted mean of each batch's loss, taken just before its step, plus
-        the penalty at those points.
+        ``Y`` holds the encoded targets (:meth:`Objective.encode`) and
+        ``y_idx``, if given, the class index of each row (which the compiled
+        kernel reads instead of ``Y``). Updates ``state`` in place and
+        returns the epoch's objective: the weighted mean of each batch's
+        loss, taken just before its step, plus the penalty at those points.
         """
         if self._compiled:
             objective = _compiled.run_epoch(
-                self, state, X, Y, sample_weight, order, self.n_jobs
+                self, state, X, Y, sample_weight, order, y_idx, self.n_jobs
             )
             if objective is not None:
                 return objective
         n = X.shape[0] if order is None else len(order)
-        batch = n if self.batch_size is None else min(self.batch_size, n)
+        batch = min(self.batch, n)
         total_weight = float(
             (sample_weight if order is None else sample_weight[order]).sum()
         )
@@ -196,7 +199,7 @@ class Engine:
                 rows = order[start : start + batch]
                 Xb = X[rows]
             size = Xb.shape[0]
-            if self._l1 or self._l2:
+            if self._penalised:
                 penalty_sum += size * self.objective.penalty_value(state.coef)
             values = self._step(state, Xb, Y[rows], row_scale[rows] / size)
             data_sum += float(values @ sample_weight[rows])
@@ -206,9 +209,9 @@ class Engine:
         obj = self.objective
         coef, intercept = state.coef, state.intercept
         lr = self.schedule.rate(state.t, state.sched_state)
-        if self._passive_aggressive:
-            values, grad_coef, grad_intercept = self._pa_gradient(
-                coef, intercept, Xb, Yb, scale, lr
+        if self.schedule.needs_batch:
+            values, grad_coef, grad_intercept = self._batch_sized_gradient(
+                state, Xb, Yb, scale, lr
             )
         else:
             values, grad_coef, grad_intercept = obj.batch_gradient(
@@ -236,6 +239,8 @@ class Engine:
         coef, intercept = state.coef, state.intercept
         if self._l2:
             grad_coef += self._l2 * coef
+        elif self._own_penalty:
+            grad_coef += obj.penalty_term(coef)[1]
         steps, state.opt_state = self.optimizer.update(
             [grad_coef, grad_intercept], state.opt_state, lr
         )
@@ -250,17 +255,22 @@ class Engine:
             state.avg_intercept += (intercept - state.avg_intercept) / k
         state.t += 1.0
 
-    def _pa_gradient(self, coef, intercept, Xb, Yb, scale, lr):
-        """Passive-aggressive: the loss part's step is set per column by the loss.
+    def _batch_sized_gradient(self, state, Xb, Yb, scale, lr):
+        """The data step sized by the schedule from the batch (passive-aggressive).
 
-        Returned as a gradient for a step of size ``lr`` (= C), so that the
-        penalty part still takes the constant step C, as in scikit-learn.
+        The schedule gives one step per column from that column's loss and
+        the batch's squared norm; the result is returned as a gradient for a
+        step of size ``lr``, so that the penalty still takes the schedule's
+        plain rate (C), as in scikit-learn.
         """
         obj = self.objective
-        Z = obj.scores(coef, intercept, Xb)
+        Z = obj.scores(state.coef, state.intercept, Xb)
         values, G = obj.loss.loss_gradient(Yb, Z)
         sqnorm = float(Xb.multiply(Xb).sum() if sp.issparse(Xb) else (Xb * Xb).sum())
-        G *= self.schedule.loss_rate(values[0], sqnorm) / lr
+        rates = self.schedule.rate(
+            state.t, state.sched_state, loss_value=values[0], sqnorm=sqnorm
+        )
+        G *= rates / lr
         G *= scale[:, None]
         return values.sum(axis=1), *obj.lift(Xb, G)
 
@@ -309,29 +319,27 @@ class EpochReport:
 def train(
     engine,
     state,
-    X,
-    Y,
-    sample_weight,
+    source,
     *,
     max_epochs,
     shuffle,
     tol,
     n_iter_no_change,
-    rows=None,
     validation_score=None,
     verbose=0,
     tasks=None,
 ):
     """Run up to ``max_epochs`` epochs with scikit-learn's stopping rule.
 
-    Without ``validation_score``, an epoch "does not improve" when its
-    objective is not below the best so far minus ``tol``; with it (a callable
-    ``(coef, intercept) -> score``), when the score is not above the best so
-    far plus ``tol``. After ``n_iter_no_change`` such epochs in a row the
-    schedule decides: ``"adaptive"`` lowers its rate, the others stop.
-    ``tol=None`` never stops early. The weights of the best validation score
-    are kept in the report. ``rows`` restricts training to those rows of ``X``
-    (the others are the validation split); X itself is never copied.
+    Each epoch is ``source.run_epoch(engine, state, shuffle)`` (the data
+    sources of ``skgd._sources`` and ``skgd._dask``), which returns the
+    epoch's objective. Without ``validation_score``, an epoch "does not
+    improve" when its objective is not below the best so far minus ``tol``;
+    with it (a callable ``(coef, intercept) -> score``), when the score is
+    not above the best so far plus ``tol``. After ``n_iter_no_change`` such
+    epochs in a row the schedule decides: ``"adaptive"`` lowers its rate,
+    the others stop. ``tol=None`` never stops early. The weights of the best
+    validation score are kept in the report.
 
     ``tasks`` (``skgd._callbacks.EpochTasks``) reports each epoch to the
     estimator's callbacks; training stops after an epoch when one asks.
@@ -341,29 +349,12 @@ def train(
     report = EpochReport()
     best_objective = np.inf
     no_improvement = 0
-    n = X.shape[0] if rows is None else len(rows)
-    full = engine.batch_size is None or engine.batch_size >= n
-    if full and rows is not None:
-        # A full batch over a subset equals the full batch with the other
-        # rows weighted zero, which needs no copy of X[rows] per step.
-        sample_weight = np.where(np.isin(np.arange(X.shape[0]), rows), sample_weight, 0)
-        rows = None
     start_time = time.perf_counter()
     for epoch in range(1, max_epochs + 1):
-        # Full-batch descent is deterministic: the row order would only change
-        # the summation order, so it does not draw from the generator.
-        if shuffle and not full:
-            order = (
-                state.rng.permutation(n)
-                if rows is None
-                else state.rng.permutation(rows)
-            )
-        else:
-            order = rows
         if tasks:
             tasks.begin_epoch()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            objective = engine.run_epoch(state, X, Y, sample_weight, order)
+            objective = source.run_epoch(engine, state, shuffle)
         report.n_epochs = epoch
         coef, intercept = engine.weights(state)
         if not (np.isfinite(objective) and _all_finite(state.coef, state.intercept)):

@@ -1,20 +1,26 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Compiled epochs for the built-in components.
 
-Two kernels, each one pass over the rows of ``X`` in a given order:
+One entry point, :func:`epoch`: one pass over the rows of ``X`` in a given
+order, performing the steps of the NumPy engine
+(``skgd._engine.Engine.run_epoch``) in the same order:
 
-* ``sgd_epoch_dense``: one plain-SGD update per row of dense ``X``, with the
-  L2 decay kept as a scale factor (the fastest form of batch-1 SGD);
-* ``minibatch_epoch``: batches of any size on dense or CSR ``X``, the
-  gradient accumulated row by row, then one step of any built-in optimizer.
+* batches of one row with plain SGD or passive-aggressive steps
+  (``_row_epoch``): the weights are kept as ``wscale * W`` (Bottou's trick,
+  as in scikit-learn), so the L2 decay of a step is one multiplication and
+  a step moves only the row's own entries (BLAS on dense rows);
+* any other batch and optimizer (``_minibatch_epoch``): the data gradient
+  of the batch (dense rows in blocks through two GEMMs, in parallel lanes;
+  CSR rows one by one, over the columns they touch), then one step of the
+  optimizer.
 
-Both take all one-vs-rest columns at once for the margin losses (and the
-joint scores for softmax and the multiclass hinge) and perform the steps of
-the NumPy engine (``skgd._engine.Engine.run_epoch``) in the same order.
-Their sums of loss and penalty are kept per output column, so that a call on
-a subset of the columns gives the same numbers as the call on all of them
-(``skgd._compiled`` runs column subsets in parallel threads, decides when a
-kernel applies and holds the integer codes of the components).
+The data, the components, the model and the buffers travel as the structs
+of ``_fast.pxd``; rows are read through helpers that hide whether ``X`` is
+dense or CSR. Sums of loss and penalty are kept per output, so that a call
+on a subset of the outputs gives the same numbers as a call on all of them
+(``skgd._compiled`` runs groups of one-vs-rest outputs in threads, decides
+when a kernel applies and turns the components' declarations into these
+arguments).
 """
 
 from cython cimport floating
@@ -24,31 +30,6 @@ import numpy as np
 from libc.math cimport exp, expf, fabs, log, log1p, logf, pow, sqrt
 from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
-
-# Loss codes: keep in step with skgd._compiled.LOSS_CODES.
-DEF HINGE = 0
-DEF SQUARED_HINGE = 1
-DEF LOG = 2
-DEF MODIFIED_HUBER = 3
-DEF SQUARED_ERROR = 4
-DEF HUBER = 5
-DEF EPSILON_INSENSITIVE = 6
-DEF SQUARED_EPSILON_INSENSITIVE = 7
-DEF SOFTMAX = 8
-DEF MULTICLASS_HINGE = 9
-
-# Schedule codes: keep in step with skgd._compiled.SCHEDULE_CODES.
-DEF CONSTANT = 0
-DEF OPTIMAL = 1
-DEF INVSCALING = 2
-
-# Optimizer codes: keep in step with skgd._compiled.OPTIMIZER_CODES.
-DEF SGD = 0
-DEF MOMENTUM = 1
-DEF NESTEROV = 2
-DEF ADAGRAD = 3
-DEF RMSPROP = 4
-DEF ADAM = 5
 
 cdef extern from *:
     void __builtin_prefetch(const void *addr) noexcept nogil
@@ -68,6 +49,9 @@ DEF PREFETCH = 4
 ctypedef fused index_t:
     int
     long
+
+
+# -- the components' arithmetic ------------------------------------------------
 
 
 cdef inline double _sign(double x) noexcept nogil:
@@ -167,12 +151,234 @@ cdef double _multiclass_loss_grad(
     return loss
 
 
-cdef inline double _dot(int n, const floating *x, int incx, floating *w) noexcept nogil:
-    """x . w through BLAS (vectorised; a plain C loop cannot reorder the sum)."""
-    cdef int one = 1
+cdef inline void _row_loss(
+    const LossSpec *L,
+    Py_ssize_t y,
+    Py_ssize_t n_out,
+    double *scores,
+    double *grads,
+    double *losses,
+    double w,
+    double *sums,
+    bint single,
+) noexcept nogil:
+    """dLoss/dz of one row of class ``y`` into ``grads``; adds w * loss to sums.
+
+    Margin losses: one score, target and gradient per output (the target is
+    +1 for the output of the row's class and -1 for the others, see
+    ``LossSpec.first_class``), the loss per output into ``losses`` (unless
+    NULL) and ``sums``. Multiclass losses: a leading slot held at 0 for the class-0
+    score of a two-class model (``L.pinned``), the loss into ``sums[0]``.
+    """
+    cdef Py_ssize_t c
+    cdef Py_ssize_t positive = y - L.first_class
+    cdef double loss, g
+    if L.code >= SOFTMAX:
+        if L.pinned:
+            scores[0] = 0.0
+        sums[0] += w * _multiclass_loss_grad(
+            L.code, L.param, y, scores, n_out + L.pinned, grads, single
+        )
+        return
+    for c in range(n_out):
+        _loss_grad(
+            L.code, L.param, 1.0 if c == positive else -1.0, scores[c], &loss, &g,
+            single,
+        )
+        sums[c] += loss * w
+        grads[c] = g
+        if losses != NULL:
+            losses[c] = loss
+
+
+cdef inline double _rate(const ScheduleSpec *S, double t) noexcept nogil:
+    """The step size of update ``t`` (passive-aggressive: C, the penalty's)."""
+    if S.code == OPTIMAL:
+        return 1.0 / (S.p[0] * (S.p[1] + t - 1.0))
+    if S.code == INVSCALING:
+        return S.p[0] / pow(t, S.p[1])
+    return S.p[0]
+
+
+cdef inline double _passive_aggressive_rate(
+    const ScheduleSpec *S, double loss, double xsq
+) noexcept nogil:
+    """The data step of one output from its loss and the row's squared norm."""
+    cdef double r
+    if S.p[1] == 1.0:
+        if xsq > 0.0:
+            r = loss / xsq
+            return r if r < S.p[0] else S.p[0]
+        # A sample of norm 0 has no direction to move in: no step.
+        return 0.0
+    return loss / (xsq + 0.5 / S.p[0])
+
+
+cdef inline double _optimizer_step(
+    const OptimizerSpec *O,
+    double g,
+    double lr,
+    const Step *s,
+    floating *s1,
+    floating *s2,
+    double *precond,
+) noexcept nogil:
+    """The step of one coordinate with gradient ``g``; updates its state.
+
+    The same arithmetic as ``skgd.optimizers``; ``precond`` receives the
+    per-coordinate factor on ``lr`` of the adaptive rules, which scales
+    their L1 truncation.
+    """
+    cdef double root
+    if O.code == SGD:
+        return -lr * g
+    if O.code == MOMENTUM:
+        s1[0] = O.p[0] * s1[0] - lr * g
+        return s1[0]
+    if O.code == NESTEROV:
+        s1[0] = O.p[0] * s1[0] - lr * g
+        return O.p[0] * s1[0] - lr * g
+    if O.code == ADAGRAD:
+        s1[0] = s1[0] + g * g
+        root = sqrt(s1[0]) + O.p[0]
+        precond[0] = 1.0 / root
+        return -lr * g / root
+    if O.code == RMSPROP:
+        s1[0] = O.p[0] * s1[0] + (1.0 - O.p[0]) * g * g
+        root = sqrt(s1[0]) + O.p[1]
+        precond[0] = 1.0 / root
+        return -lr * g / root
+    # ADAM
+    s1[0] = O.p[0] * s1[0] + (1.0 - O.p[0]) * g
+    s2[0] = O.p[1] * s2[0] + (1.0 - O.p[1]) * g * g
+    root = sqrt(s2[0] / s.v_corr) + O.p[2]
+    precond[0] = 1.0 / root
+    return (-lr / s.m_corr) * s1[0] / root
+
+
+cdef inline floating *_at(floating *array, Py_ssize_t k) noexcept nogil:
+    """``&array[k]``, or NULL for an array this configuration does not use."""
+    return array + k if array != NULL else NULL
+
+
+# -- the model: L1 truncation, averaging, the weight scale --------------------
+
+
+cdef inline double _l1_truncated(double before, double u, floating *q) noexcept nogil:
+    """A weight after the cumulative L1 truncation (Tsuruoka et al. 2009).
+
+    ``u`` is the total truncation owed so far and ``q`` what this coordinate
+    has paid; the weight moves towards 0 by the difference, never past it,
+    and ``q`` records the payment.
+    """
+    cdef double w = before
+    if before > 0:
+        w = before - (u + q[0])
+        w = w if w > 0 else 0.0
+    elif before < 0:
+        w = before + (u - q[0])
+        w = w if w < 0 else 0.0
+    q[0] = q[0] + (<floating> w - <floating> before)
+    return w
+
+
+cdef inline void _average(floating *avg, double value, double kk) noexcept nogil:
+    """One more iterate into a running mean (averaged SGD): ``kk`` in all."""
+    avg[0] = avg[0] + (value - avg[0]) / kk
+
+
+cdef void _average_weights(floating *W, const Model *M, double kk) noexcept nogil:
+    """The running mean of every weight (as ``wscale * W``)."""
+    cdef Py_ssize_t c, j, n_features = M.n_features
+    cdef floating *avg = <floating *> M.avg_W
+    for c in range(M.n_out):
+        for j in range(n_features):
+            _average(&avg[c * n_features + j], M.wscale * W[c * M.w0 + j * M.w1], kk)
+
+
+cdef inline void _fold_scale(floating *W, Model *M) noexcept nogil:
+    """Multiply the weights by their scale, which becomes 1; norms anew."""
+    cdef Py_ssize_t c, j
+    cdef double w
+    for c in range(M.n_out):
+        M.vsq[c] = 0.0
+        M.vabs[c] = 0.0
+        for j in range(M.n_features):
+            W[c * M.w0 + j * M.w1] = W[c * M.w0 + j * M.w1] * M.wscale
+            w = W[c * M.w0 + j * M.w1]
+            M.vsq[c] += w * w
+            M.vabs[c] += fabs(w)
+    M.wscale = 1.0
+
+
+cdef inline void _decay_scale(
+    floating *W, Model *M, double factor, double *dots
+) noexcept nogil:
+    """The L2 decay of a step, as a factor on the scale; folded into the
+    weights before it underflows (``dots``, a row's products with W, or
+    NULL, follow)."""
+    cdef Py_ssize_t c
+    cdef double scale
+    M.wscale = M.wscale * factor
+    if fabs(M.wscale) < 1e-9:
+        scale = M.wscale
+        _fold_scale(W, M)
+        if dots != NULL:
+            for c in range(M.n_out):
+                dots[c] = dots[c] * scale
+
+
+cdef void _scaled_norms(const floating *W, Model *M) noexcept nogil:
+    """The squared and absolute norms of each output's stored weights."""
+    cdef Py_ssize_t c, j
+    cdef double w
+    for c in range(M.n_out):
+        M.vsq[c] = 0.0
+        M.vabs[c] = 0.0
+        for j in range(M.n_features):
+            w = W[c * M.w0 + j * M.w1]
+            M.vsq[c] += w * w
+            M.vabs[c] += fabs(w)
+
+
+cdef inline void _scaled_penalty(
+    const Model *M, const PenaltySpec *P, Py_ssize_t size, double *sums
+) noexcept nogil:
+    """Adds ``size`` times the penalty at the scaled weights to ``sums``."""
+    cdef Py_ssize_t c
+    for c in range(M.n_out):
+        sums[c] += size * (
+            0.5 * P.l2 * (M.wscale * M.wscale * M.vsq[c])
+            + P.l1 * (fabs(M.wscale) * M.vabs[c])
+        )
+
+
+cdef inline void _scaled_update(
+    floating *v, double new, floating *q, const PenaltySpec *P, Model *M,
+    Py_ssize_t c,
+) noexcept nogil:
+    """Store ``new`` into a weight of output ``c`` kept as wscale * v: its L1
+    truncation first, then the norms."""
+    cdef double old = v[0]
+    if P.l1 != 0.0:
+        new = _l1_truncated(M.wscale * new, M.l1_u, q) / M.wscale
+    v[0] = <floating> new
+    if P.l1 != 0.0 or P.l2 != 0.0:
+        new = v[0]
+        M.vsq[c] += new * new - old * old
+        M.vabs[c] += fabs(new) - fabs(old)
+
+
+# -- rows: dense or CSR behind the same helpers ---------------------------------
+
+
+cdef inline double _dot(
+    int n, const floating *x, int incx, const floating *y, int incy
+) noexcept nogil:
+    """x . y through BLAS (vectorised; a plain C loop cannot reorder the sum)."""
     if floating is double:
-        return ddot(&n, <double *> x, &incx, w, &one)
-    return sdot(&n, <float *> x, &incx, w, &one)
+        return ddot(&n, <double *> x, &incx, <double *> y, &incy)
+    return sdot(&n, <float *> x, &incx, <float *> y, &incy)
 
 
 cdef inline void _axpy(int n, double a, const floating *x, int incx, floating *w) noexcept nogil:
@@ -200,116 +406,195 @@ cdef inline void _gemm(
               <float *> b, &ldb, &beta, c, &ldc)
 
 
-cdef inline double _rate(
-    int code, double t, double eta0, double power_t, double alpha, double t0
+cdef inline double _csr_dots(
+    const floating *data, const index_t *indices, Py_ssize_t p, Py_ssize_t end,
+    const floating *W, Py_ssize_t w0, Py_ssize_t w1, Py_ssize_t n_out, double *dots,
 ) noexcept nogil:
-    if code == OPTIMAL:
-        return 1.0 / (alpha * (t0 + t - 1.0))
-    if code == INVSCALING:
-        return eta0 / pow(t, power_t)
-    return eta0
-
-
-
-
-cdef inline void _row_loss(
-    int code,
-    double p,
-    Py_ssize_t n_out,
-    Py_ssize_t pinned,
-    const floating *y_row,
-    Py_ssize_t y_step,
-    Py_ssize_t y_class,
-    double *scores,
-    double *grads,
-    double w,
-    double *data_sums,
-) noexcept nogil:
-    """dLoss/dz of one row into ``grads`` from its ``scores``; adds w * loss.
-
-    Margin losses: one score, target (``y_row[c * y_step]``, +1/-1) and
-    gradient per column, losses summed per column. Multiclass losses: class
-    ``y_class``, a ``pinned`` leading slot for the class-0 score of a
-    two-class model (held at 0), the loss summed in ``data_sums[0]``.
-    """
-    cdef Py_ssize_t c
-    cdef double loss, g
-    if code >= SOFTMAX:
-        if pinned:
-            scores[0] = 0.0
-        data_sums[0] += w * _multiclass_loss_grad(
-            code, p, y_class, scores, n_out + pinned, grads, floating is float
-        )
-        return
+    """``dots[c] = x . W[c]`` over the entries ``p:end`` of a CSR row; |x|^2."""
+    cdef Py_ssize_t c, j
+    cdef double xsq = 0.0, dot = 0.0, dot2 = 0.0
+    if n_out == 1:
+        # In registers (a store per entry to dots[0] would chain every
+        # addition through memory), in two chains: each addition waits for
+        # the one before it, and the weights' loads are not the bottleneck.
+        while p + 1 < end:
+            xsq += data[p] * data[p] + data[p + 1] * data[p + 1]
+            dot += data[p] * W[indices[p] * w1]
+            dot2 += data[p + 1] * W[indices[p + 1] * w1]
+            p = p + 2
+        if p < end:
+            xsq += data[p] * data[p]
+            dot += data[p] * W[indices[p] * w1]
+        dots[0] = dot + dot2
+        return xsq
     for c in range(n_out):
-        _loss_grad(code, p, y_row[c * y_step], scores[c], &loss, &g, floating is float)
-        data_sums[c] += loss * w
-        grads[c] = g
+        dots[c] = 0.0
+    # Entries outer, outputs inner: with several outputs W is column-major
+    # here (see skgd._compiled), so a column's outputs share a cache line.
+    while p < end:
+        j = indices[p]
+        xsq += data[p] * data[p]
+        for c in range(n_out):
+            dots[c] += data[p] * W[c * w0 + j * w1]
+        p = p + 1
+    return xsq
 
 
-cdef inline double _truncate(double before, double u, double q) noexcept nogil:
-    """Cumulative L1 truncation (Tsuruoka et al. 2009) of one coordinate.
-
-    ``u`` is the total truncation owed so far and ``q`` what this coordinate
-    has paid; the weight moves towards 0 by the difference, never past it.
-    """
-    cdef double w
-    if before > 0:
-        w = before - (u + q)
-        return w if w > 0 else 0.0
-    if before < 0:
-        w = before + (u - q)
-        return w if w < 0 else 0.0
-    return before
-
-
-cdef inline double _optimizer_step(
-    int code,
-    double g,
-    double lr,
-    double p1,
-    double p2,
-    double eps,
-    double m_corr,
-    double v_corr,
-    floating *s1,
-    floating *s2,
-    double *precond,
+cdef inline double _row_dots(
+    const Rows *X, Py_ssize_t i, const floating *W, const Model *M, double *dots
 ) noexcept nogil:
-    """The step of one coordinate with gradient ``g``; updates its state.
-
-    The same arithmetic as ``skgd.optimizers`` (momentum/rho/beta_1 is
-    ``p1``, beta_2 is ``p2``); ``precond`` receives the per-coordinate factor
-    on ``lr`` of the adaptive rules, which scales their L1 truncation.
-    """
-    cdef double root
-    if code == SGD:
-        return -lr * g
-    if code == MOMENTUM:
-        s1[0] = p1 * s1[0] - lr * g
-        return s1[0]
-    if code == NESTEROV:
-        s1[0] = p1 * s1[0] - lr * g
-        return p1 * s1[0] - lr * g
-    if code == ADAGRAD:
-        s1[0] = s1[0] + g * g
-        root = sqrt(s1[0]) + eps
-        precond[0] = 1.0 / root
-        return -lr * g / root
-    if code == RMSPROP:
-        s1[0] = p1 * s1[0] + (1.0 - p1) * g * g
-        root = sqrt(s1[0]) + eps
-        precond[0] = 1.0 / root
-        return -lr * g / root
-    # ADAM
-    s1[0] = p1 * s1[0] + (1.0 - p1) * g
-    s2[0] = p2 * s2[0] + (1.0 - p2) * g * g
-    root = sqrt(s2[0] / v_corr) + eps
-    precond[0] = 1.0 / root
-    return (-lr / m_corr) * s1[0] / root
+    """``dots[c] = x_i . W[c]`` for every output; ``|x_i|^2`` for a CSR row
+    (free there), -1 for a dense one (see ``_row_sqnorm``)."""
+    cdef Py_ssize_t c
+    cdef const floating *x
+    if X.sparse:
+        if X.wide:
+            return _csr_dots(
+                <const floating *> X.values, <const long *> X.indices,
+                (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1],
+                W, M.w0, M.w1, M.n_out, dots,
+            )
+        return _csr_dots(
+            <const floating *> X.values, <const int *> X.indices,
+            (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1],
+            W, M.w0, M.w1, M.n_out, dots,
+        )
+    x = <const floating *> X.values + i * X.ld
+    for c in range(M.n_out):
+        # One BLAS call per output (not one GEMV for all): an output's
+        # numbers then do not depend on which outputs share the call, so
+        # splitting the outputs over threads changes no bit.
+        dots[c] = _dot(<int> X.n_cols, x, <int> X.inc, W + c * M.w0, <int> M.w1)
+    return -1.0
 
 
-cdef inline void _prefetch_row(
+cdef inline double _row_sqnorm(const Rows *X, Py_ssize_t i, const floating *W) noexcept nogil:
+    """``|x_i|^2`` of a dense row (``W`` gives the type)."""
+    cdef const floating *x = <const floating *> X.values + i * X.ld
+    return _dot(<int> X.n_cols, x, <int> X.inc, x, <int> X.inc)
+
+
+cdef inline void _csr_axpy(
+    const floating *data, const index_t *indices, Py_ssize_t p, Py_ssize_t end,
+    floating *W, const Model *M, const double *moves,
+) noexcept nogil:
+    """``W[c] += moves[c] * x`` over the entries of a CSR row."""
+    cdef Py_ssize_t c, j
+    cdef double a
+    if M.n_out == 1:
+        a = moves[0]
+        while p < end:
+            W[indices[p] * M.w1] += a * data[p]
+            p = p + 1
+        return
+    while p < end:
+        j = indices[p]
+        for c in range(M.n_out):
+            W[c * M.w0 + j * M.w1] += moves[c] * data[p]
+        p = p + 1
+
+
+cdef inline void _row_axpy(
+    const Rows *X, Py_ssize_t i, floating *W, const Model *M, const double *moves
+) noexcept nogil:
+    """``W[c] += moves[c] * x_i`` for every output."""
+    cdef Py_ssize_t c
+    cdef const floating *x
+    if X.sparse:
+        if X.wide:
+            _csr_axpy(
+                <const floating *> X.values, <const long *> X.indices,
+                (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1],
+                W, M, moves,
+            )
+        else:
+            _csr_axpy(
+                <const floating *> X.values, <const int *> X.indices,
+                (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1],
+                W, M, moves,
+            )
+        return
+    x = <const floating *> X.values + i * X.ld
+    for c in range(M.n_out):
+        if moves[c] != 0.0:
+            _axpy(<int> X.n_cols, moves[c], x, <int> X.inc, W + c * M.w0)
+
+
+cdef inline void _truncating_entry(
+    floating *W, Py_ssize_t j, double x, const double *moves, const PenaltySpec *P,
+    Model *M,
+) noexcept nogil:
+    """The step of column ``j`` (row entry ``x``) of every output, truncated."""
+    cdef Py_ssize_t c
+    cdef floating *Q = <floating *> M.Q
+    for c in range(M.n_out):
+        _scaled_update(
+            &W[c * M.w0 + j * M.w1],
+            W[c * M.w0 + j * M.w1] + moves[c] * x,
+            &Q[c * M.q0 + j * M.q1], P, M, c,
+        )
+
+
+cdef inline void _csr_truncating(
+    const floating *data, const index_t *indices, Py_ssize_t p, Py_ssize_t end,
+    floating *W, const double *moves, const PenaltySpec *P, Model *M,
+) noexcept nogil:
+    while p < end:
+        _truncating_entry(W, indices[p], data[p], moves, P, M)
+        p = p + 1
+
+
+cdef void _dense_truncating(
+    const floating *x, Py_ssize_t inc, Py_ssize_t n, floating *w, floating *q,
+    double wscale, double step, double u, double *vsq, double *vabs,
+) noexcept nogil:
+    """One output's weights ``wscale * w + step * x``, truncated, stored
+    unscaled; their norms, exact."""
+    cdef Py_ssize_t j
+    cdef double new, sq = 0.0, ab = 0.0
+    for j in range(n):
+        w[j] = <floating> _l1_truncated(wscale * w[j] + step * x[j * inc], u, &q[j])
+        new = w[j]
+        sq += new * new
+        ab += fabs(new)
+    vsq[0] = sq
+    vabs[0] = ab
+
+
+cdef void _row_truncating_update(
+    const Rows *X, Py_ssize_t i, floating *W, const double *moves,
+    const double *steps, const PenaltySpec *P, Model *M,
+) noexcept nogil:
+    """The step along x_i with the L1 truncation of every coordinate the row
+    touches. A CSR row touches its entries, whose scaled weights move by
+    ``moves``. A dense row touches every coordinate: the pass takes the
+    ``steps`` and folds the scale into the weights as it goes."""
+    cdef Py_ssize_t c
+    cdef const floating *x
+    if X.sparse:
+        if X.wide:
+            _csr_truncating(
+                <const floating *> X.values, <const long *> X.indices,
+                (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1],
+                W, moves, P, M,
+            )
+        else:
+            _csr_truncating(
+                <const floating *> X.values, <const int *> X.indices,
+                (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1],
+                W, moves, P, M,
+            )
+        return
+    x = <const floating *> X.values + i * X.ld
+    for c in range(M.n_out):
+        _dense_truncating(
+            x, X.inc, X.n_cols, W + c * M.w0, <floating *> M.Q + c * M.q0,
+            M.wscale, steps[c], M.l1_u, &M.vsq[c], &M.vabs[c],
+        )
+    M.wscale = 1.0
+
+
+cdef inline void _csr_prefetch(
     const floating *data, const index_t *indices, const index_t *indptr, Py_ssize_t i
 ) noexcept nogil:
     """Ask the cache for CSR row ``i`` before it is needed.
@@ -329,7 +614,7 @@ cdef inline void _prefetch_row(
         p = p + step
 
 
-cdef inline void _prefetch_weights(
+cdef inline void _csr_prefetch_weights(
     const floating *W, Py_ssize_t w1, const index_t *indices, const index_t *indptr,
     Py_ssize_t i,
 ) noexcept nogil:
@@ -339,98 +624,246 @@ cdef inline void _prefetch_weights(
         __builtin_prefetch(&W[indices[p] * w1])
 
 
-cdef inline void _prefetch_dense_row(
-    const floating[:, :] X,
-    Py_ssize_t i,
-    const floating[::1] row_scale,
-    const floating[::1] sample_weight,
-    const floating *Y,
-    Py_ssize_t y0,
+cdef inline void _prefetch_row(
+    const Rows *X, Py_ssize_t i, const floating *W, Py_ssize_t w1, bint weights
 ) noexcept nogil:
-    """Ask the cache for dense row ``i`` and its weight and target."""
-    cdef Py_ssize_t j = 0, n = X.shape[1], step = 64 // sizeof(floating)
-    while j < n:
-        __builtin_prefetch(&X[i, j])
+    """Ask the cache for row ``i`` (and, with ``weights``, for the weights of
+    a CSR row's columns)."""
+    cdef Py_ssize_t j = 0, step = 64 // sizeof(floating)
+    cdef const floating *x
+    if X.sparse:
+        if X.wide:
+            if weights:
+                _csr_prefetch_weights(
+                    W, w1, <const long *> X.indices, <const long *> X.indptr, i
+                )
+            else:
+                _csr_prefetch(
+                    <const floating *> X.values, <const long *> X.indices,
+                    <const long *> X.indptr, i,
+                )
+        elif weights:
+            _csr_prefetch_weights(W, w1, <const int *> X.indices, <const int *> X.indptr, i)
+        else:
+            _csr_prefetch(
+                <const floating *> X.values, <const int *> X.indices,
+                <const int *> X.indptr, i,
+            )
+        return
+    x = <const floating *> X.values + i * X.ld
+    while j < X.n_cols:
+        __builtin_prefetch(&x[j * X.inc])
         j = j + step
-    __builtin_prefetch(&row_scale[i])
-    __builtin_prefetch(&sample_weight[i])
-    __builtin_prefetch(&Y[i * y0])
 
 
-cdef inline void _scaled_update(
-    floating *v,
-    double new,
-    double old,
-    double wscale,
-    double l1,
-    double l1_u,
-    floating *q,
-    bint penalised,
-    double *vsq,
-    double *vabs,
+cdef inline void _prefetch_targets(
+    const Targets *T, Py_ssize_t i, const floating *W
 ) noexcept nogil:
-    """Store a weight kept as wscale * v: its L1 truncation, and the norms."""
-    cdef double before, w
-    if l1 != 0.0:
-        before = wscale * new
-        w = _truncate(before, l1_u, q[0])
-        q[0] = q[0] + (<floating>w - <floating>before)
-        new = w / wscale
-    v[0] = <floating> new
+    __builtin_prefetch(&(<const floating *> T.row_scale)[i])
+    __builtin_prefetch(&(<const floating *> T.weight)[i])
+    __builtin_prefetch(&T.y_idx[i])
+
+
+cdef inline void _prefetch_ahead(
+    const Rows *X, const Targets *T, const Py_ssize_t *order, Py_ssize_t k,
+    Py_ssize_t n, const floating *W, const Model *M,
+) noexcept nogil:
+    """Ask the cache for what the rows after ``order[k]`` will need.
+
+    A dense row is fetched one row ahead. CSR rows in a pipeline: the row
+    pointers six rows ahead, the row's entries four ahead, then its
+    weights (whose columns are known by then) two ahead.
+    """
+    if not X.sparse:
+        if k + 1 < n:
+            _prefetch_row(X, order[k + 1], W, M.w1, False)
+            _prefetch_targets(T, order[k + 1], W)
+        return
+    if k + 6 < n:
+        if X.wide:
+            __builtin_prefetch(&(<const long *> X.indptr)[order[k + 6]])
+        else:
+            __builtin_prefetch(&(<const int *> X.indptr)[order[k + 6]])
+    if k + 4 < n:
+        _prefetch_row(X, order[k + 4], W, M.w1, False)
+        _prefetch_targets(T, order[k + 4], W)
+    if k + 2 < n and M.n_out > 1:
+        # One output's weights (8 bytes per column) mostly stay cached;
+        # several outputs' do not.
+        _prefetch_row(X, order[k + 2], W, M.w1, True)
+
+
+# -- one update: what every optimizer step shares ---------------------------------
+
+
+cdef inline void _prepare_step(Step *s, const Components *C, Model *M) noexcept nogil:
+    """Adam's bias corrections, the L1 truncation owed, averaging."""
+    s.m_corr = 1.0
+    s.v_corr = 1.0
+    if C.optimizer.code == ADAM:
+        M.count = M.count + 1.0
+        s.m_corr = 1.0 - pow(C.optimizer.p[0], M.count)
+        s.v_corr = 1.0 - pow(C.optimizer.p[1], M.count)
+    if C.penalty.l1 != 0.0 and C.optimizer.code < ADAGRAD:
+        # Adaptive rules owe each coordinate its own (see _coordinate_step).
+        M.l1_u = M.l1_u + s.lr * C.penalty.l1
+    s.averaging = M.average > 0 and M.average <= M.t
+    s.kk = M.t - M.average + 1.0
+
+
+# -- batches of one row: plain SGD and passive-aggressive steps ------------------
+
+
+cdef void _row_epoch(
+    floating *W,
+    const Rows *X_,
+    const Targets *T_,
+    const Py_ssize_t *order,
+    Py_ssize_t n_rows,
+    const Components *C_,
+    Model *M_,
+    Buffers *B_,
+    Sums *sums,
+) noexcept nogil:
+    """One step per row, along the row itself, with the weights as wscale * W.
+
+    The L2 decay of a step multiplies wscale; the data step moves the row's
+    entries only (plus, with L1, their truncation, and with averaging the
+    running mean of every weight). Passive-aggressive schedules size each
+    output's step from its loss and the row's norm; the penalty takes the
+    schedule's rate C.
+    """
+    # Local copies of what stays constant: the compiler may then keep their
+    # fields in registers (through pointers, any store might change them).
+    cdef Rows Xc = X_[0]
+    cdef Targets Tc = T_[0]
+    cdef Components Cc = C_[0]
+    cdef Model Mc = M_[0]
+    cdef Buffers Bc = B_[0]
+    cdef const Rows *X = &Xc
+    cdef const Targets *T = &Tc
+    cdef const Components *C = &Cc
+    cdef Model *M = &Mc
+    cdef Buffers *B = &Bc
+    cdef Py_ssize_t k, i, c, n_out = M.n_out, pinned = C.loss.pinned
+    cdef double xsq, scale
+    cdef bint moved
+    cdef bint penalised = C.penalty.l2 != 0.0 or C.penalty.l1 != 0.0
+    cdef bint passive_aggressive = C.schedule.code == PASSIVE_AGGRESSIVE
+    cdef floating *b = <floating *> M.b
+    cdef floating *avg_b = <floating *> M.avg_b
+    cdef const floating *row_scale = <const floating *> T.row_scale
+    cdef const floating *weight = <const floating *> T.weight
+    cdef Step s
+    s.size = 1
     if penalised:
-        new = v[0]
-        vsq[0] += new * new - old * old
-        vabs[0] += fabs(new) - fabs(old)
+        _scaled_norms(W, M)
+    for k in range(n_rows):
+        i = order[k]
+        _prefetch_ahead(X, T, order, k, n_rows, W, M)
+        s.lr = _rate(&C.schedule, M.t)
+        if penalised:
+            _scaled_penalty(M, &C.penalty, 1, sums.penalty)
+        xsq = _row_dots(X, i, W, M, B.dots)
+        for c in range(n_out):
+            B.scores[c + pinned] = M.wscale * B.dots[c] + b[c]
+        _row_loss(
+            &C.loss, T.y_idx[i], n_out, B.scores, B.grads, B.losses, weight[i],
+            sums.data, floating is float,
+        )
+        scale = row_scale[i]
+        if passive_aggressive and xsq < 0:
+            xsq = _row_sqnorm(X, i, W)
+        moved = False
+        for c in range(n_out):
+            # The row's step of output c, unscaled (the intercept's step).
+            if passive_aggressive:
+                B.steps[c] = -_passive_aggressive_rate(
+                    &C.schedule, B.losses[c], xsq
+                ) * (B.grads[c + pinned] * scale)
+            else:
+                B.steps[c] = -s.lr * (B.grads[c + pinned] * scale)
+            moved = moved or B.steps[c] != 0.0
+        _prepare_step(&s, C, M)
+        if C.penalty.l2 != 0.0:
+            _decay_scale(W, M, 1.0 - s.lr * C.penalty.l2, B.dots)
+        for c in range(n_out):
+            B.moves[c] = B.steps[c] / M.wscale if B.steps[c] != 0.0 else 0.0
+        if C.penalty.l1 != 0.0:
+            _row_truncating_update(X, i, W, B.moves, B.steps, &C.penalty, M)
+        elif moved:
+            _row_axpy(X, i, W, M, B.moves)
+            if penalised:
+                # |v + a x|^2 = |v|^2 + 2a x.v + a^2 |x|^2, from the row's dots.
+                if xsq < 0:
+                    xsq = _row_sqnorm(X, i, W)
+                for c in range(n_out):
+                    M.vsq[c] += B.moves[c] * (2.0 * B.dots[c] + B.moves[c] * xsq)
+        for c in range(n_out):
+            if M.fit_intercept:
+                b[c] = b[c] + B.steps[c]
+            if s.averaging:
+                _average(&avg_b[c], b[c], s.kk)
+        if s.averaging:
+            _average_weights(W, M, s.kk)
+        M.t = M.t + 1.0
+    if M.wscale != 1.0:
+        _fold_scale(W, M)
+    M_[0] = Mc
+
+
+# -- mini-batches: the data gradient --------------------------------------------
 
 
 cdef void _float_block_loss(
-    int code,
+    const LossSpec *L,
     Py_ssize_t nb,
-    Py_ssize_t n_out,
+    const Py_ssize_t *rows,
+    const Targets *T,
+    const Model *M,
+    Py_ssize_t size,
     float *Z,
     float *G,
-    const Py_ssize_t *rows,
-    const float *intercept,
-    const float *Yp,
-    Py_ssize_t y0,
-    Py_ssize_t y1,
-    const Py_ssize_t *y_idx,
-    const float *row_scale,
-    const float *sample_weight,
-    Py_ssize_t size,
-    bint fit_intercept,
     double *lane_b,
     double *sums,
 ) noexcept nogil:
     """Logistic or softmax loss of a float32 block, its exponentials in SIMD.
 
     ``Z`` (``nb`` rows of ``n_out`` scores, without intercept) is used as
-    scratch; ``G`` receives the scaled score gradients, as the general path
-    of ``_dense_lane`` computes them one row at a time. The exponentials of
-    the whole block go through one vectorised loop (``_vmath.h``) instead of
-    a libm call per score.
+    scratch; ``G`` receives the scaled score gradients, as ``_dense_lane``
+    computes them one row at a time otherwise. The exponentials of the
+    whole block go through one vectorised loop (``_vmath.h``) instead of a
+    libm call per score.
     """
-    cdef Py_ssize_t k, c, i, n = nb * n_out
+    cdef Py_ssize_t k, c, i, n_out = M.n_out, n = nb * n_out
+    cdef Py_ssize_t positive
+    cdef const float *b = <const float *> M.b
+    cdef const float *row_scale = <const float *> T.row_scale
+    cdef const float *weight = <const float *> T.weight
     cdef float *z
     cdef float *g
     cdef float top, yv
     cdef double total, f, w
-    if code == LOG:
+    if L.code == LOG:
         for k in range(nb):
             z = Z + k * n_out
+            positive = T.y_idx[rows[k]] - L.first_class
             for c in range(n_out):
-                z[c] = Yp[rows[k] * y0 + c * y1] * (z[c] + intercept[c])
+                yv = 1.0 if c == positive else -1.0
+                z[c] = yv * (z[c] + b[c])
         skgd_logistic_f32(<int> n, Z, G)  # Z: margins -> losses
         for k in range(nb):
             i = rows[k]
-            w = sample_weight[i]
+            w = weight[i]
             f = row_scale[i] / size
             z = Z + k * n_out
             g = G + k * n_out
+            positive = T.y_idx[i] - L.first_class
             for c in range(n_out):
+                yv = 1.0 if c == positive else -1.0
                 sums[c] += w * z[c]
-                g[c] = Yp[i * y0 + c * y1] * g[c] * f
-                if fit_intercept:
+                g[c] = yv * g[c] * f
+                if M.fit_intercept:
                     lane_b[c] += g[c]
         return
     # SOFTMAX: shift each row by its largest score (exponents <= 0, no
@@ -438,14 +871,14 @@ cdef void _float_block_loss(
     # until the row's gradient overwrites it.
     for k in range(nb):
         z = Z + k * n_out
-        top = z[0] + intercept[0]
+        top = z[0] + b[0]
         for c in range(n_out):
-            z[c] = z[c] + intercept[c]
+            z[c] = z[c] + b[c]
             if z[c] > top:
                 top = z[c]
         for c in range(n_out):
             z[c] = z[c] - top
-        G[k * n_out] = z[y_idx[rows[k]]]
+        G[k * n_out] = z[T.y_idx[rows[k]]]
     skgd_exp_nonpos_f32(<int> n, Z)
     for k in range(nb):
         i = rows[k]
@@ -455,752 +888,715 @@ cdef void _float_block_loss(
         for c in range(n_out):
             total = total + z[c]
         # log(sum e^(z - top)) - (z_y - top) = logsumexp(z) - z_y
-        sums[0] += sample_weight[i] * (logf(<float> total) - g[0])
+        sums[0] += weight[i] * (logf(<float> total) - g[0])
         f = row_scale[i] / size
         w = f / total
         for c in range(n_out):
             g[c] = z[c] * w
-        g[y_idx[i]] = g[y_idx[i]] - f
-        if fit_intercept:
+        g[T.y_idx[i]] = g[T.y_idx[i]] - f
+        if M.fit_intercept:
             for c in range(n_out):
                 lane_b[c] += g[c]
 
 
+cdef const floating *_block_rows(
+    Py_ssize_t lane, Py_ssize_t b0, Py_ssize_t b1, const Rows *X, const Targets *T,
+    const Py_ssize_t *order, const Lanes *L, const floating *W, int *ldr,
+) noexcept nogil:
+    """The rows ``order[b0:b1]`` as a row-major block: where they lie if they
+    are consecutive rows that BLAS can read, else gathered into the lane's
+    buffer (bounded: memory never grows with the batch or with X)."""
+    cdef Py_ssize_t k, j, i
+    cdef bint contiguous = L.row_major
+    cdef floating *Xb = <floating *> L.Xb + lane * L.xb_step
+    cdef const floating *x
+    for k in range(b0 + 1, b1):
+        if order[k] != order[k - 1] + 1:
+            contiguous = False
+            break
+    if contiguous:
+        ldr[0] = <int> X.ld
+        return <const floating *> X.values + order[b0] * X.ld
+    # Memory latency outlasts the copy of a row: ask for rows a few places
+    # ahead.
+    for k in range(b0, b0 + PREFETCH if b0 + PREFETCH < b1 else b1):
+        _prefetch_row(X, order[k], W, 0, False)
+        _prefetch_targets(T, order[k], W)
+    for k in range(b0, b1):
+        if k + PREFETCH < b1:
+            _prefetch_row(X, order[k + PREFETCH], W, 0, False)
+            _prefetch_targets(T, order[k + PREFETCH], W)
+        i = order[k]
+        x = <const floating *> X.values + i * X.ld
+        if X.inc == 1:
+            memcpy(&Xb[(k - b0) * X.n_cols], x, X.n_cols * sizeof(floating))
+        else:
+            for j in range(X.n_cols):
+                Xb[(k - b0) * X.n_cols + j] = x[j * X.inc]
+    ldr[0] = <int> X.n_cols
+    return Xb
+
+
 cdef void _dense_lane(
     Py_ssize_t lane,
-    Py_ssize_t n_lanes,
+    const Rows *X,
+    const Targets *T,
+    const Py_ssize_t *order,
     Py_ssize_t start,
     Py_ssize_t stop,
-    Py_ssize_t size,
-    Py_ssize_t block_rows,
-    const floating[:, :] X,
-    const Py_ssize_t[::1] order,
-    Py_ssize_t n_rows,
-    bint row_major,
-    int ldx,
-    int incx,
+    const LossSpec *loss,
+    const Model *M,
+    const Lanes *L,
     const floating *W,
-    Py_ssize_t n_out,
-    Py_ssize_t pinned,
-    const floating[::1] intercept,
-    int loss_code,
-    double loss_param,
-    const floating *Yp,
-    Py_ssize_t y0,
-    Py_ssize_t y1,
-    const Py_ssize_t[::1] y_idx,
-    const floating[::1] row_scale,
-    const floating[::1] sample_weight,
-    bint fit_intercept,
-    floating[:, :, ::1] Xb3,
-    floating[:, :, ::1] Z3,
-    floating[:, :, ::1] G3,
-    floating[:, :, ::1] GR3,
-    double[:, ::1] lane_b,
-    double[:, ::1] lane_sums,
-    double[:, ::1] lane_scores,
-    double[:, ::1] lane_grads,
 ) noexcept nogil:
     """Dense rows start:stop of a batch: the blocks of this lane.
 
     Two matrix products per block of rows: the scores Xb W^T, then the
-    gradient G^T Xb, summed over the lane's blocks into ``GR3[lane]`` (its
-    intercept part into ``lane_b[lane]``, its loss into ``lane_sums[lane]``).
-    Blocks of consecutive rows of a row-major X are used where they lie;
-    others are gathered into the lane's buffer of one block (bounded in size,
-    so memory never grows with the batch or with X).
+    gradient G^T Xb, summed over the lane's blocks into the lane's ``GR``
+    (its intercept part into ``L.b``, its loss into ``L.sums``).
     """
-    cdef Py_ssize_t b0, b1, k, i, c, j, n_features = X.shape[1]
-    cdef int nf = <int> n_features, ldr
-    cdef bint contiguous, first = True
+    cdef Py_ssize_t b0, b1, k, i, c, size = stop - start, n_out = M.n_out
+    cdef Py_ssize_t pinned = loss.pinned
+    cdef int nf = <int> X.n_cols, ldr
+    cdef bint first = True
     cdef const floating *rows
     cdef double f, g
-    cdef double *scores = &lane_scores[lane, 0]
-    cdef double *grads = &lane_grads[lane, 0]
-    b0 = start + lane * block_rows
+    cdef const floating *b = <const floating *> M.b
+    cdef const floating *row_scale = <const floating *> T.row_scale
+    cdef const floating *weight = <const floating *> T.weight
+    cdef floating *Z = <floating *> L.Z + lane * L.z_step
+    cdef floating *G = <floating *> L.G + lane * L.z_step
+    cdef floating *GR = <floating *> L.GR + lane * L.gr_step
+    cdef double *lane_b = L.b + lane * n_out
+    cdef double *sums = L.sums + lane * n_out
+    cdef double *scores = L.scores + lane * (n_out + 1)
+    cdef double *grads = L.grads + lane * (n_out + 1)
+    b0 = start + lane * L.block_rows
     while b0 < stop:
-        b1 = b0 + block_rows if b0 + block_rows < stop else stop
-        contiguous = row_major
-        for k in range(b0 + 1, b1):
-            if order[k] != order[k - 1] + 1:
-                contiguous = False
-                break
-        if contiguous:
-            rows = &X[order[b0], 0]
-            ldr = ldx
-        else:
-            # Memory latency outlasts the copy of a row: ask for rows a few
-            # places ahead.
-            for k in range(b0, b0 + PREFETCH if b0 + PREFETCH < b1 else b1):
-                _prefetch_dense_row(X, order[k], row_scale, sample_weight, Yp, y0)
-            for k in range(b0, b1):
-                if k + PREFETCH < b1:
-                    _prefetch_dense_row(
-                        X, order[k + PREFETCH], row_scale, sample_weight, Yp, y0
-                    )
-                i = order[k]
-                if incx == 1:
-                    memcpy(&Xb3[lane, k - b0, 0], &X[i, 0], n_features * sizeof(floating))
-                else:
-                    for j in range(n_features):
-                        Xb3[lane, k - b0, j] = X[i, j]
-            rows = &Xb3[lane, 0, 0]
-            ldr = nf
-        _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, W, nf,
-              rows, ldr, 0.0, &Z3[lane, 0, 0], <int> n_out)
+        b1 = b0 + L.block_rows if b0 + L.block_rows < stop else stop
+        rows = _block_rows(lane, b0, b1, X, T, order, L, W, &ldr)
+        _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, W, <int> M.w0,
+              rows, ldr, 0.0, Z, <int> n_out)
         if floating is float and pinned == 0 and (
-            loss_code == LOG or loss_code == SOFTMAX
+            loss.code == LOG or loss.code == SOFTMAX
         ):
             _float_block_loss(
-                loss_code, b1 - b0, n_out, <float *> &Z3[lane, 0, 0],
-                <float *> &G3[lane, 0, 0], &order[b0], <const float *> &intercept[0],
-                <const float *> Yp, y0, y1, &y_idx[0],
-                <const float *> &row_scale[0], <const float *> &sample_weight[0],
-                size, fit_intercept, &lane_b[lane, 0], &lane_sums[lane, 0],
+                loss, b1 - b0, &order[b0], T, M, size, <float *> Z, <float *> G,
+                lane_b, sums,
             )
         else:
             for k in range(b0, b1):
                 i = order[k]
                 for c in range(n_out):
-                    scores[c + pinned] = Z3[lane, k - b0, c] + intercept[c]
+                    scores[c + pinned] = Z[(k - b0) * n_out + c] + b[c]
                 _row_loss(
-                    loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                    y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
-                    sample_weight[i], &lane_sums[lane, 0],
+                    loss, T.y_idx[i], n_out, scores, grads, NULL, weight[i], sums,
+                    floating is float,
                 )
                 f = row_scale[i] / size
                 for c in range(n_out):
                     g = grads[c + pinned] * f
-                    G3[lane, k - b0, c] = g
-                    if fit_intercept:
-                        lane_b[lane, c] += g
+                    G[(k - b0) * n_out + c] = g
+                    if M.fit_intercept:
+                        lane_b[c] += g
         _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
-              &G3[lane, 0, 0], <int> n_out, 0.0 if first else 1.0,
-              &GR3[lane, 0, 0], nf)
+              G, <int> n_out, 0.0 if first else 1.0, GR, nf)
         first = False
-        b0 = b0 + n_lanes * block_rows
+        b0 = b0 + LANES * L.block_rows
 
 
-def sgd_epoch_dense(
-    const floating[:, :] X,
-    const floating[:, :] Y,
-    const Py_ssize_t[::1] y_idx,
-    const floating[::1] row_scale,
-    const floating[::1] sample_weight,
-    const Py_ssize_t[::1] order,
-    floating[:, ::1] coef,
-    floating[::1] intercept,
-    int loss_code,
-    double loss_param,
-    double alpha,
-    double l2,
-    double l1,
-    bint fit_intercept,
-    int schedule_code,
-    double eta0,
-    double power_t,
-    double t0,
-    double t,
-    Py_ssize_t average,
-    floating[:, ::1] avg_coef,
-    floating[::1] avg_intercept,
-    double l1_u,
-    floating[:, ::1] l1_q,
-    double[::1] data_sums,
-    double[::1] penalty_sums,
-):
-    """Per-sample plain SGD on dense ``X``; returns ``(t, l1_u)``.
+cdef void _dense_gradient(
+    floating *W,
+    const Rows *X,
+    const Targets *T,
+    const Py_ssize_t *order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    const Components *C,
+    const Model *M,
+    Buffers *B,
+    const Lanes *L,
+    double *data_sums,
+) noexcept nogil:
+    """The data gradient of dense rows start:stop into ``B.G``.
 
-    Margin losses read the +1/-1 targets ``Y``; multiclass losses read the
-    class indices ``y_idx``. With two classes a multiclass model has one row,
-    and the score of class 0 is pinned to 0. The weighted loss and the
-    penalty are added to ``data_sums`` and ``penalty_sums`` (per column).
-
-    ``l2 / 2 * |W|^2 + l1 * |W|_1`` is the penalty (``l2`` and ``l1`` include
-    ``alpha``; ``alpha`` itself is for the 'optimal' rate).
+    Blocks of rows are dealt to LANES lanes in turn, each with its own
+    buffers and partial sums, added in lane order after the batch: the lanes
+    run in parallel threads when there is more than one block, and the
+    numbers never depend on the number of threads.
     """
-    cdef Py_ssize_t n_rows = order.shape[0]
-    cdef Py_ssize_t n_out = coef.shape[0]
-    cdef Py_ssize_t n_features = coef.shape[1]
-    cdef Py_ssize_t k, i, c, j
-    cdef double lr, g, scale, w, before, kk, a
-    cdef bint penalised = l1 != 0.0 or l2 != 0.0
-    cdef bint averaging
-    cdef Py_ssize_t pinned = 1 if loss_code >= SOFTMAX and n_out == 1 else 0
-    # Without L1 and averaging, the weights are kept as wscale * coef: the L2
-    # decay of a step is one multiplication of wscale, a row whose loss has a
-    # zero slope costs no pass over the weights, and the squared norm that the
-    # penalty value needs is updated from the dot products (Bottou's trick,
-    # as in scikit-learn). Otherwise each step makes one fused pass per row.
-    cdef bint scaled = l1 == 0.0 and average == 0
-    cdef int nf = <int> n_features
-    cdef double wscale = 1.0
-    if X.strides[1] != sizeof(floating) or X.strides[0] <= 0:
-        raise ValueError("sgd_epoch_dense needs rows of unit stride, in order")
-    cdef double[::1] scores_ = np.zeros(n_out + 1)
-    cdef double[::1] grads_ = np.zeros(n_out + 1)
-    cdef double[::1] dots_ = np.zeros(n_out)
-    cdef double[::1] vsq_ = np.zeros(n_out)  # per column |coef|^2 (scaled)
-    cdef double[::1] sq_ = np.zeros(n_out)
-    cdef double[::1] ab_ = np.zeros(n_out)
-    cdef double *scores = &scores_[0]
-    cdef double *grads = &grads_[0]
-    cdef double *dots = &dots_[0]
-    cdef const floating *Yp = &Y[0, 0]
-    cdef Py_ssize_t y0 = Y.strides[0] // sizeof(floating)
-    cdef Py_ssize_t y1 = Y.strides[1] // sizeof(floating)
-    cdef double *dsum = &data_sums[0]
-    cdef double *vsq = &vsq_[0]
-    with nogil:
-        if scaled:
-            for c in range(n_out):
-                for j in range(n_features):
-                    vsq[c] += coef[c, j] * coef[c, j]
-        for k in range(n_rows):
-            i = order[k]
-            if k + 1 < n_rows:
-                _prefetch_dense_row(X, order[k + 1], row_scale, sample_weight, Yp, y0)
-            lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
-            scale = row_scale[i]
-            if l1 != 0.0:
-                l1_u = l1_u + lr * l1
-            averaging = average > 0 and average <= t
-            kk = t - average + 1.0
-            for c in range(n_out):
-                # One BLAS call per column (not one GEMV for all): a column's
-                # numbers then do not depend on which columns share the call,
-                # so splitting the columns over threads changes no bit.
-                dots[c] = _dot(nf, &X[i, 0], 1, &coef[c, 0])
-                scores[c + pinned] = wscale * dots[c] + intercept[c]
-            _row_loss(
-                loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
-                sample_weight[i], dsum,
-            )
-            if scaled:
-                if l2 != 0.0:
-                    for c in range(n_out):
-                        penalty_sums[c] += 0.5 * l2 * (wscale * wscale * vsq[c])
-                    wscale = wscale * (1.0 - lr * l2)
-                    if fabs(wscale) < 1e-9:
-                        # Fold the scale into the weights before it underflows.
-                        for c in range(n_out):
-                            for j in range(n_features):
-                                coef[c, j] = coef[c, j] * wscale
-                            vsq[c] = vsq[c] * wscale * wscale
-                            dots[c] = dots[c] * wscale
-                        wscale = 1.0
-                for c in range(n_out):
-                    g = grads[c + pinned] * scale
-                    if g != 0.0:
-                        a = -lr * g / wscale
-                        _axpy(nf, a, &X[i, 0], 1, &coef[c, 0])
-                        vsq[c] += 2.0 * a * dots[c] + a * a * _dot(
-                            nf, &X[i, 0], 1, <floating *> &X[i, 0]
-                        )
-                    if fit_intercept:
-                        intercept[c] = intercept[c] + (-lr * g)
-                t = t + 1.0
-                continue
-            for c in range(n_out):
-                g = grads[c + pinned] * scale
-                sq_[c] = 0.0
-                ab_[c] = 0.0
-                # One pass per row: the penalty at the weights before the
-                # step, the step, the L1 truncation and the running average.
-                # Each coordinate's operations are independent of the others,
-                # so this is the NumPy engine's sequence of whole-array steps.
-                for j in range(n_features):
-                    w = coef[c, j]
-                    if penalised:
-                        sq_[c] += w * w
-                        ab_[c] += fabs(w)
-                    coef[c, j] = w + (-lr * (g * X[i, j] + l2 * w))
-                    if l1 != 0.0:
-                        before = coef[c, j]
-                        w = _truncate(before, l1_u, l1_q[c, j])
-                        coef[c, j] = w
-                        l1_q[c, j] = l1_q[c, j] + (<floating>w - <floating>before)
-                    if averaging:
-                        avg_coef[c, j] = avg_coef[c, j] + (coef[c, j] - avg_coef[c, j]) / kk
-                if fit_intercept:
-                    intercept[c] = intercept[c] + (-lr * g)
-                if averaging:
-                    avg_intercept[c] = avg_intercept[c] + (intercept[c] - avg_intercept[c]) / kk
-                if penalised:
-                    penalty_sums[c] += (0.5 * l2 * sq_[c]) + l1 * ab_[c]
-            t = t + 1.0
-        if scaled and wscale != 1.0:
-            for c in range(n_out):
-                for j in range(n_features):
-                    coef[c, j] = coef[c, j] * wscale
-    return t, l1_u
+    cdef Py_ssize_t lane, c, j, used, n_out = M.n_out, nf = X.n_cols
+    cdef Py_ssize_t n_blocks = (stop - start + L.block_rows - 1) // L.block_rows
+    cdef floating *G = <floating *> B.G
+    cdef const floating *GR = <const floating *> L.GR
+    cdef double g
+    if n_blocks == 1 or L.n_threads == 1:
+        for lane in range(LANES if n_blocks > 1 else 1):
+            _dense_lane(lane, X, T, order, start, stop, &C.loss, M, L, W)
+    else:
+        for lane in prange(LANES, num_threads=L.n_threads, schedule="static"):
+            _dense_lane(lane, X, T, order, start, stop, &C.loss, M, L, W)
+    used = LANES if n_blocks > 1 else 1
+    for c in range(n_out):
+        for j in range(nf):
+            g = GR[c * nf + j]
+            for lane in range(1, used):
+                g = g + GR[lane * L.gr_step + c * nf + j]
+            G[c * B.g0 + j * B.g1] = g
+        for lane in range(used):
+            B.grad_b[c] += L.b[lane * n_out + c]
+            data_sums[c] += L.sums[lane * n_out + c]
+            L.b[lane * n_out + c] = 0.0
+            L.sums[lane * n_out + c] = 0.0
 
 
-def minibatch_epoch(
-    const floating[:, :] X,
-    const floating[::1] X_data,
-    const index_t[::1] X_indices,
-    const index_t[::1] X_indptr,
-    bint sparse,
-    const floating[:, :] Y,
-    const Py_ssize_t[::1] y_idx,
-    const floating[::1] row_scale,
-    const floating[::1] sample_weight,
-    const Py_ssize_t[::1] order,
-    Py_ssize_t batch_size,
-    floating[:, :] coef,
-    floating[::1] intercept,
-    int loss_code,
-    double loss_param,
-    double alpha,
-    double l2,
-    double l1,
-    bint fit_intercept,
-    int schedule_code,
-    double eta0,
-    double power_t,
-    double t0,
-    double t,
-    int opt_code,
-    double p1,
-    double p2,
-    double eps,
-    double opt_count,
-    floating[:, ::1] s1,
-    floating[:, ::1] s2,
-    floating[::1] s1_b,
-    floating[::1] s2_b,
-    Py_ssize_t average,
-    floating[:, ::1] avg_coef,
-    floating[::1] avg_intercept,
-    double l1_u,
-    floating[:, ::1] l1_u_coord,
-    floating[:, :] l1_q,
-    floating[:, :] grad,
-    double[::1] data_sums,
-    double[::1] penalty_sums,
-    int n_threads=1,
-):
-    """Mini-batch steps of any built-in optimizer; returns ``(t, l1_u, count)``.
+cdef inline void _csr_mark_and_add(
+    const floating *data, const index_t *indices, Py_ssize_t p, Py_ssize_t end,
+    Buffers *B, Py_ssize_t n_out, bint add,
+) noexcept nogil:
+    """Mark the columns of a CSR row as touched; with ``add``, add the row's
+    ``B.steps[c] * x`` (its scaled score gradients) to the data gradient."""
+    cdef Py_ssize_t q, c, j
+    cdef floating *G = <floating *> B.G
+    for q in range(p, end):
+        j = indices[q]
+        if not B.touched[j]:
+            B.touched[j] = 1
+            B.cols[B.n_cols] = j
+            B.n_cols = B.n_cols + 1
+    if add:
+        for q in range(p, end):
+            j = indices[q]
+            for c in range(n_out):
+                G[c * B.g0 + j * B.g1] += B.steps[c] * data[q]
 
-    ``X`` is dense, or (``sparse``) given as the CSR arrays ``X_data``,
-    ``X_indices``, ``X_indptr``. Batches are consecutive runs of
-    ``batch_size`` entries of ``order``. Per batch: the penalty at the
-    current weights, the scaled data gradient summed row by row, then one
-    optimizer step per coordinate (``s1``, ``s2``, ``s1_b``, ``s2_b`` are the
-    optimizer's state for coef and intercept, ``opt_count`` Adam's count),
-    the L1 truncation and the running average.
 
-    Plain SGD on CSR data keeps the weights as wscale * coef and touches only
-    the columns of the batch's non-zeros: O(nnz) per batch unless averaging
-    (whose running mean moves every weight). The other optimizers move every
-    weight at every step (their velocities and moments, and the L2 term of
-    the gradient, are dense), so their steps cost O(n_outputs * n_features).
-    L1 truncation on CSR data is lazy in both cases: a column the batch does
-    not touch pays its debt when it is next touched, as in the NumPy engine.
+cdef void _csr_gradient(
+    floating *W,
+    const Rows *X,
+    const Targets *T,
+    const Py_ssize_t *order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    Py_ssize_t n_rows,
+    const Components *C,
+    const Model *M,
+    Buffers *B,
+    double *data_sums,
+) noexcept nogil:
+    """The data gradient of CSR rows start:stop, row by row.
+
+    Into ``B.G`` over the columns the batch touches (marked); with replay,
+    only each row's scaled score gradients into ``B.Gs``.
     """
-    cdef Py_ssize_t n_rows = order.shape[0]
-    cdef Py_ssize_t n_out = coef.shape[0]
-    cdef Py_ssize_t n_features = coef.shape[1]
-    cdef Py_ssize_t start, stop, size, k, i, c, j, p, q, n_cols
-    cdef double lr, g, w, v, old, before, kk, u, step, sq, ab, f, a
+    cdef Py_ssize_t k, i, c, n_out = M.n_out, pinned = C.loss.pinned
+    cdef Py_ssize_t size = stop - start
+    cdef double f
     cdef bint nonzero
-    cdef double m_corr = 1.0, v_corr = 1.0, precond = 1.0
-    cdef double wscale = 1.0, dot, dot2
+    cdef const floating *b = <const floating *> M.b
+    cdef const floating *row_scale = <const floating *> T.row_scale
+    cdef const floating *weight = <const floating *> T.weight
+    for k in range(start, stop):
+        _prefetch_ahead(X, T, order, k, n_rows, W, M)
+        i = order[k]
+        _row_dots(X, i, W, M, B.dots)
+        for c in range(n_out):
+            B.scores[c + pinned] = M.wscale * B.dots[c] + b[c]
+        _row_loss(
+            &C.loss, T.y_idx[i], n_out, B.scores, B.grads, NULL, weight[i],
+            data_sums, floating is float,
+        )
+        f = row_scale[i] / size
+        nonzero = False
+        for c in range(n_out):
+            B.steps[c] = B.grads[c + pinned] * f  # now the row's G
+            nonzero = nonzero or B.steps[c] != 0.0
+            if M.fit_intercept:
+                B.grad_b[c] += B.steps[c]
+            if B.replay:
+                B.Gs[(k - start) * n_out + c] = B.steps[c]
+        if B.replay:
+            continue
+        if X.wide:
+            _csr_mark_and_add(
+                <const floating *> X.values, <const long *> X.indices,
+                (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1],
+                B, n_out, nonzero,
+            )
+        else:
+            _csr_mark_and_add(
+                <const floating *> X.values, <const int *> X.indices,
+                (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1],
+                B, n_out, nonzero,
+            )
+
+
+cdef inline void _batch_gradient(
+    floating *W,
+    const Rows *X,
+    const Targets *T,
+    const Py_ssize_t *order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    Py_ssize_t n_rows,
+    const Components *C,
+    const Model *M,
+    Buffers *B,
+    const Lanes *L,
+    double *data_sums,
+) noexcept nogil:
+    """The data gradient of the batch ``order[start:stop]``."""
+    if X.sparse:
+        _csr_gradient(W, X, T, order, start, stop, n_rows, C, M, B, data_sums)
+    else:
+        _dense_gradient(W, X, T, order, start, stop, C, M, B, L, data_sums)
+
+
+# -- mini-batches: the step ------------------------------------------------------
+
+
+cdef inline void _csr_replay_row(
+    const floating *data, const index_t *indices, Py_ssize_t p, Py_ssize_t end,
+    floating *W, Model *M, const double *d, bint penalised,
+) noexcept nogil:
+    """``W[c] += d[c] * x`` over a CSR row's entries, the norms kept."""
+    cdef Py_ssize_t c, j
+    cdef double old, w, acc
+    if M.n_out == 1 and not penalised:
+        while p < end:
+            W[indices[p] * M.w1] += d[0] * data[p]
+            p = p + 1
+    elif M.n_out == 1:
+        acc = 0.0  # in a register: see _csr_dots
+        while p < end:
+            j = indices[p] * M.w1
+            old = W[j]
+            W[j] = <floating> (old + d[0] * data[p])
+            acc += W[j] * W[j] - old * old
+            p = p + 1
+        M.vsq[0] += acc
+    else:
+        while p < end:
+            j = indices[p]
+            for c in range(M.n_out):
+                old = W[c * M.w0 + j * M.w1]
+                W[c * M.w0 + j * M.w1] = <floating> (old + d[c] * data[p])
+                if penalised:
+                    w = W[c * M.w0 + j * M.w1]
+                    M.vsq[c] += w * w - old * old
+            p = p + 1
+
+
+cdef void _replay(
+    floating *W,
+    const Rows *X,
+    const Py_ssize_t *order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    double a,
+    bint penalised,
+    Model *M,
+    Buffers *B,
+) noexcept nogil:
+    """The step of plain SGD without L1 on CSR rows: each row of the batch
+    again, ``W += a * G_row x`` (the same step as summing the gradient over
+    the union of the rows' columns, without marking them)."""
+    cdef Py_ssize_t k, i, c, n_out = M.n_out
+    cdef bint nonzero
+    for k in range(start, stop):
+        # Rows a batch ago are out of the cache by now: fetch entries four
+        # rows ahead and weights two ahead.
+        if k + 4 < stop:
+            _prefetch_row(X, order[k + 4], W, M.w1, False)
+        if k + 2 < stop and n_out > 1:
+            _prefetch_row(X, order[k + 2], W, M.w1, True)
+        i = order[k]
+        nonzero = False
+        for c in range(n_out):
+            B.dots[c] = a * B.Gs[(k - start) * n_out + c]
+            nonzero = nonzero or B.dots[c] != 0.0
+        if not nonzero:
+            continue
+        if X.wide:
+            _csr_replay_row(
+                <const floating *> X.values, <const long *> X.indices,
+                (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1],
+                W, M, B.dots, penalised,
+            )
+        else:
+            _csr_replay_row(
+                <const floating *> X.values, <const int *> X.indices,
+                (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1],
+                W, M, B.dots, penalised,
+            )
+
+
+cdef void _scaled_step(
+    floating *W,
+    const Rows *X,
+    const Py_ssize_t *order,
+    Py_ssize_t start,
+    Py_ssize_t stop,
+    const Step *s,
+    const Components *C,
+    Model *M,
+    Buffers *B,
+) noexcept nogil:
+    """Plain SGD on CSR rows, the weights as wscale * W: the decay, then the
+    columns the batch touched (or its rows again), then averaging."""
+    cdef Py_ssize_t q, j, c
+    cdef double a
+    cdef floating *G = <floating *> B.G
+    cdef floating *Q = <floating *> M.Q
+    cdef bint penalised = C.penalty.l2 != 0.0 or C.penalty.l1 != 0.0
+    if C.penalty.l2 != 0.0:
+        _decay_scale(W, M, 1.0 - s.lr * C.penalty.l2, NULL)
+    a = -s.lr / M.wscale
+    if B.replay:
+        _replay(W, X, order, start, stop, a, penalised, M, B)
+    for q in range(B.n_cols):
+        j = B.cols[q]
+        for c in range(M.n_out):
+            _scaled_update(
+                &W[c * M.w0 + j * M.w1],
+                W[c * M.w0 + j * M.w1] + a * G[c * B.g0 + j * B.g1],
+                &Q[c * M.q0 + j * M.q1], &C.penalty, M, c,
+            )
+            G[c * B.g0 + j * B.g1] = 0.0
+    if s.averaging:
+        _average_weights(W, M, s.kk)
+
+
+cdef void _coordinate_step(
+    floating *W, const Step *s, const Components *C, Model *M, Buffers *B,
+    double *penalty_sums,
+) noexcept nogil:
+    """Any optimizer, every coordinate: the penalty at the weights before the
+    step, the step, the L1 truncation (on CSR rows, of the columns the batch
+    touched; the others pay later) and the running average."""
+    cdef Py_ssize_t c, j, k, nf = M.n_features
+    cdef double w, g, step, sq, ab, u, precond = 1.0
+    cdef floating *G = <floating *> B.G
+    cdef floating *Q = <floating *> M.Q
+    cdef floating *U = <floating *> M.u
+    cdef floating *avg = <floating *> M.avg_W
+    cdef floating *s1 = <floating *> M.s1
+    cdef floating *s2 = <floating *> M.s2
+    cdef double l1 = C.penalty.l1, l2 = C.penalty.l2
     cdef bint penalised = l1 != 0.0 or l2 != 0.0
-    cdef bint averaging
-    cdef bint scaled = sparse and opt_code == SGD
-    cdef bint adaptive = opt_code >= ADAGRAD
-    cdef Py_ssize_t pinned = 1 if loss_code >= SOFTMAX and n_out == 1 else 0
-    cdef int nf = <int> n_features
-    cdef int incx = 1 if sparse else <int> (X.strides[1] // sizeof(floating))
-    cdef double[::1] scores_ = np.zeros(n_out + 1)
-    cdef double[::1] grads_ = np.zeros(n_out + 1)
-    cdef double[::1] grad_b_ = np.zeros(n_out)
-    cdef double[::1] dots_ = np.zeros(n_out)  # per output: a row's scores, G, step
-    cdef double[::1] vsq_ = np.zeros(n_out)  # scaled mode: |coef[c]|^2
-    cdef double[::1] vabs_ = np.zeros(n_out)  # scaled mode: |coef[c]|_1
-    cdef bint direct = scaled and batch_size == 1
-    # Plain SGD on CSR without L1 replays the batch's rows at the step (one
-    # axpy each, scaled by its gradient) instead of summing a gradient over
-    # the union of their columns: the same step, without marking columns.
-    cdef bint replay = scaled and not direct and l1 == 0.0
-    cdef double[:, ::1] Gs = np.zeros(
-        (min(batch_size, n_rows) if replay else 1, n_out)
-    )
-    cdef double acc
-    cdef unsigned char[::1] touched = np.zeros(n_features if sparse else 1, np.uint8)
-    cdef Py_ssize_t[::1] cols = np.zeros(n_features if sparse else 1, np.intp)
-    # Dense batches go in blocks of at most 512 rows and 4 MiB: the gathered
-    # rows, their scores and score gradients.
-    cdef int ldx = 1 if sparse else <int> (X.strides[0] // sizeof(floating))
-    # Rows BLAS can read in place: unit column stride, rows in increasing
-    # memory order without overlap (else they are gathered).
-    cdef bint row_major = not sparse and incx == 1 and ldx >= nf
-    cdef Py_ssize_t rows_per_batch = min(batch_size, n_rows)
-    cdef Py_ssize_t block_rows = 1 if sparse else max(
-        1, min(rows_per_batch, 512, (1 << 22) // (n_features * sizeof(floating)))
-    )
-    if not sparse and rows_per_batch >= 128:
+    cdef bint adaptive = C.optimizer.code >= ADAGRAD
+    for c in range(M.n_out):
+        sq = 0.0
+        ab = 0.0
+        for j in range(nf):
+            k = c * nf + j  # the optimizer state and averages are C-ordered
+            w = W[c * M.w0 + j * M.w1]
+            if penalised:
+                sq += w * w
+                ab += fabs(w)
+            g = G[c * B.g0 + j * B.g1] + l2 * w
+            G[c * B.g0 + j * B.g1] = 0.0
+            step = _optimizer_step(
+                &C.optimizer, g, s.lr, s, _at(s1, k), _at(s2, k), &precond
+            )
+            W[c * M.w0 + j * M.w1] = w + step
+            if l1 != 0.0:
+                u = M.l1_u
+                if adaptive:
+                    U[k] = U[k] + s.lr * l1 * precond
+                    u = U[k]
+                if B.touched == NULL or B.touched[j]:
+                    W[c * M.w0 + j * M.w1] = _l1_truncated(
+                        W[c * M.w0 + j * M.w1], u, &Q[c * M.q0 + j * M.q1]
+                    )
+            if s.averaging:
+                _average(&avg[k], W[c * M.w0 + j * M.w1], s.kk)
+        if penalised:
+            penalty_sums[c] += s.size * (0.5 * l2 * sq + l1 * ab)
+
+
+cdef void _intercept_step(
+    const floating *W, const Step *s, const Components *C, Model *M, Buffers *B
+) noexcept nogil:
+    """The intercept's step (``W`` gives the type) and its running mean."""
+    cdef Py_ssize_t c
+    cdef double step, precond
+    cdef floating *b = <floating *> M.b
+    cdef floating *avg_b = <floating *> M.avg_b
+    for c in range(M.n_out):
+        step = _optimizer_step(
+            &C.optimizer, B.grad_b[c], s.lr, s, _at(<floating *> M.s1_b, c),
+            _at(<floating *> M.s2_b, c), &precond,
+        )
+        B.grad_b[c] = 0.0
+        if M.fit_intercept:
+            b[c] = b[c] + step
+        if s.averaging:
+            _average(&avg_b[c], b[c], s.kk)
+
+
+cdef void _minibatch_epoch(
+    floating *W,
+    const Rows *X,
+    const Targets *T,
+    const Py_ssize_t *order,
+    Py_ssize_t n_rows,
+    Py_ssize_t batch,
+    const Components *C,
+    Model *M,
+    Buffers *B,
+    const Lanes *L,
+    Sums *sums,
+) noexcept nogil:
+    """Consecutive runs of ``batch`` rows of ``order``: per batch, the data
+    gradient, then one step of the optimizer (and the intercept's)."""
+    cdef Py_ssize_t start = 0, stop, q
+    cdef Step s
+    cdef bint penalised = C.penalty.l2 != 0.0 or C.penalty.l1 != 0.0
+    if B.scaled and penalised:
+        _scaled_norms(W, M)
+    while start < n_rows:
+        stop = start + batch if start + batch < n_rows else n_rows
+        s.size = stop - start
+        s.lr = _rate(&C.schedule, M.t)
+        if B.scaled and penalised:
+            _scaled_penalty(M, &C.penalty, s.size, sums.penalty)
+        _batch_gradient(W, X, T, order, start, stop, n_rows, C, M, B, L, sums.data)
+        _prepare_step(&s, C, M)
+        if B.scaled:
+            _scaled_step(W, X, order, start, stop, &s, C, M, B)
+        else:
+            _coordinate_step(W, &s, C, M, B, sums.penalty)
+        _intercept_step(W, &s, C, M, B)
+        for q in range(B.n_cols):
+            B.touched[B.cols[q]] = 0
+        B.n_cols = 0
+        M.t = M.t + 1.0
+        start = stop
+    if B.scaled and M.wscale != 1.0:
+        _fold_scale(W, M)
+
+
+# -- the entry point ---------------------------------------------------------------
+
+
+cdef void *_address(object array, object dtype, str name) except NULL:
+    """The address of ``array[0, ..., 0]``, after checking its type."""
+    if array.dtype != dtype:
+        raise ValueError(f"{name} has dtype {array.dtype}, the kernel needs {dtype}")
+    return <void *> <size_t> array.__array_interface__["data"][0]
+
+
+cdef void *_optional(dict state, str key, object dtype) except? NULL:
+    """A C-ordered array of the state (NULL if absent or None)."""
+    array = state.get(key)
+    if array is None:
+        return NULL
+    if not array.flags.c_contiguous:
+        raise ValueError(f"{key} must be C-contiguous")
+    return _address(array, dtype, key)
+
+
+cdef Components _components(tuple spec):
+    """``((loss code, parameter, first class), (l2, l1), (schedule code,
+    parameters), (optimizer code, parameters))`` as the kernel's struct."""
+    cdef Components C
+    cdef Py_ssize_t k
+    (loss_code, loss_param, first), (l2, l1), (s_code, s_params), (o_code, o_params) = spec
+    C.loss.code, C.loss.param, C.loss.pinned = loss_code, loss_param, 0
+    C.loss.first_class = first
+    C.penalty.l2, C.penalty.l1 = l2, l1
+    C.schedule.code, C.optimizer.code = s_code, o_code
+    for k in range(2):
+        C.schedule.p[k] = s_params[k] if k < len(s_params) else 0.0
+    for k in range(3):
+        C.optimizer.p[k] = o_params[k] if k < len(o_params) else 0.0
+    return C
+
+
+cdef Rows _rows(object X, object dtype):
+    """A dense array or the ``(data, indices, indptr, n_cols)`` of a CSR matrix."""
+    cdef Rows R
+    if isinstance(X, tuple):
+        data, indices, indptr, n_cols = X
+        if indices.dtype != indptr.dtype or indices.dtype not in (np.int32, np.int64):
+            raise ValueError("CSR indices and indptr must both be int32 or int64")
+        R.sparse, R.wide = True, indices.dtype == np.int64
+        R.values = _address(data, dtype, "X.data")
+        R.indices = _address(indices, indices.dtype, "X.indices")
+        R.indptr = _address(indptr, indptr.dtype, "X.indptr")
+        R.n_cols, R.ld, R.inc = n_cols, 0, 1
+        return R
+    R.sparse, R.wide = False, False
+    R.values = _address(X, dtype, "X")
+    R.indices = R.indptr = NULL
+    R.n_cols = X.shape[1]
+    R.ld = X.strides[0] // X.itemsize
+    R.inc = X.strides[1] // X.itemsize
+    return R
+
+
+cdef Model _model(object coef, dict state, object dtype, double[::1] norms):
+    """The weights ``coef`` (any order) and the arrays of ``state``."""
+    cdef Model M
+    M.n_out, M.n_features = coef.shape
+    M.W = _address(coef, dtype, "coef")
+    M.w0, M.w1 = coef.strides[0] // coef.itemsize, coef.strides[1] // coef.itemsize
+    M.b = _optional(state, "intercept", dtype)
+    M.avg_W = _optional(state, "avg_coef", dtype)
+    M.avg_b = _optional(state, "avg_intercept", dtype)
+    M.Q, M.q0, M.q1 = NULL, 0, 0
+    if state.get("l1_q") is not None:
+        Q = state["l1_q"]
+        M.Q = _address(Q, dtype, "l1_q")
+        M.q0, M.q1 = Q.strides[0] // Q.itemsize, Q.strides[1] // Q.itemsize
+    M.s1 = _optional(state, "s1", dtype)
+    M.s2 = _optional(state, "s2", dtype)
+    M.s1_b = _optional(state, "s1_b", dtype)
+    M.s2_b = _optional(state, "s2_b", dtype)
+    M.u = _optional(state, "l1_u_coord", dtype)
+    M.fit_intercept = state["fit_intercept"]
+    M.average = state["average"]
+    M.t, M.l1_u, M.count = state["t"], state["l1_u"], state["count"]
+    M.wscale = 1.0
+    M.vsq, M.vabs = &norms[0], &norms[M.n_out]
+    return M
+
+
+cdef Buffers _buffers(
+    list keep, object coef, const Model *M, const Rows *R, Py_ssize_t batch,
+    bint scaled, bint l1,
+):
+    """The buffers of an epoch (numpy arrays, kept alive by ``keep``)."""
+    cdef Buffers B
+    cdef double[::1] row = np.zeros(7 * (M.n_out + 1))
+    cdef double[::1] Gs
+    cdef unsigned char[::1] touched
+    cdef Py_ssize_t[::1] cols
+    keep.append(row)
+    B.scores, B.grads = &row[0], &row[M.n_out + 1]
+    B.losses, B.dots = &row[2 * (M.n_out + 1)], &row[3 * (M.n_out + 1)]
+    B.steps, B.grad_b = &row[4 * (M.n_out + 1)], &row[5 * (M.n_out + 1)]
+    B.moves = &row[6 * (M.n_out + 1)]
+    G = np.zeros_like(coef)  # laid out like W
+    keep.append(G)
+    B.G = _address(G, coef.dtype, "G")
+    B.g0, B.g1 = G.strides[0] // G.itemsize, G.strides[1] // G.itemsize
+    B.scaled = scaled
+    B.replay = scaled and not l1
+    Gs = np.zeros(batch * M.n_out if B.replay else 1)
+    touched = np.zeros(R.n_cols if R.sparse else 1, np.uint8)
+    cols = np.zeros(R.n_cols if R.sparse else 1, np.intp)
+    keep.extend([Gs, touched, cols])
+    B.Gs = &Gs[0]
+    B.touched = &touched[0] if R.sparse else NULL
+    B.cols, B.n_cols = &cols[0], 0
+    return B
+
+
+cdef Lanes _lanes(
+    list keep, object dtype, const Model *M, const Rows *R, Py_ssize_t batch,
+    Py_ssize_t n_rows, const Py_ssize_t[::1] order, int n_threads,
+):
+    """The lanes of dense batches: blocks of at most 512 rows and 4 MiB."""
+    cdef Lanes L
+    cdef Py_ssize_t k, rows = min(batch, n_rows), nf = R.n_cols, n_out = M.n_out
+    cdef bint in_order = True
+    cdef double[::1] sums
+    L.row_major = R.inc == 1 and R.ld >= nf
+    L.block_rows = max(1, min(rows, 512, (1 << 22) // (nf * dtype.itemsize)))
+    if rows >= 128:
         # At least one block per lane, so that both threads have work.
-        block_rows = min(block_rows, (rows_per_batch + LANES - 1) // LANES)
-    cdef Py_ssize_t batch_rows = block_rows, b0, b1
-    cdef bint in_order = True  # rows in order: blocks never need gathering
+        L.block_rows = min(L.block_rows, (rows + LANES - 1) // LANES)
     for k in range(1, n_rows):
         if order[k] != order[k - 1] + 1:
             in_order = False
             break
-    cdef object dtype = np.asarray(coef).dtype
-    cdef bint gathers = not sparse and not (in_order and row_major)
-    cdef Py_ssize_t lanes = 1 if sparse else LANES, n_blocks, lane, used
-    cdef floating[:, :, ::1] Xb3 = np.zeros(
-        (lanes, batch_rows if gathers else 1, n_features if gathers else 1), dtype
+    gathers = not (in_order and L.row_major)
+    L.xb_step = L.block_rows * nf if gathers else 1
+    L.z_step, L.gr_step = L.block_rows * n_out, n_out * nf
+    Xb = np.zeros(LANES * L.xb_step, dtype)
+    Z = np.zeros(LANES * L.z_step, dtype)
+    G = np.zeros(LANES * L.z_step, dtype)
+    GR = np.zeros(LANES * L.gr_step, dtype)
+    sums = np.zeros(LANES * (4 * n_out + 2))
+    keep.extend([Xb, Z, G, GR, sums])
+    L.Xb, L.Z = _address(Xb, dtype, "Xb"), _address(Z, dtype, "Z")
+    L.G, L.GR = _address(G, dtype, "G"), _address(GR, dtype, "GR")
+    L.b, L.sums = &sums[0], &sums[LANES * n_out]
+    L.scores, L.grads = &sums[2 * LANES * n_out], &sums[LANES * (3 * n_out + 1)]
+    L.n_threads = n_threads
+    return L
+
+
+def epoch(
+    floating[:, :] coef,
+    object X,
+    const Py_ssize_t[::1] y_idx,
+    const floating[::1] row_scale,
+    const floating[::1] sample_weight,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t batch,
+    tuple components,
+    dict state,
+    double[::1] data_sums,
+    double[::1] penalty_sums,
+    bint per_row=False,
+    int n_threads=1,
+):
+    """One epoch over the rows ``order`` of ``X``; returns ``(t, l1_u, count)``.
+
+    ``X`` is a dense array or the ``(data, indices, indptr, n_cols)`` of a
+    CSR matrix, of the type of ``coef`` (the weights, row- or column-major).
+    ``y_idx`` holds each row's class, ``row_scale`` its factor ``n w_i /
+    sum(w)`` and ``sample_weight`` its weight ``w_i``. Batches are runs of
+    ``batch`` entries of ``order``. ``components`` are the codes and
+    parameters of the loss, penalty (``alpha * l2_weight``, ``alpha *
+    l1_weight``), schedule and optimizer (``skgd._compiled``); ``state``
+    holds the intercept, the optional arrays (``avg_coef``,
+    ``avg_intercept``, ``l1_q``, the optimizer's ``s1``, ``s2``, ``s1_b``,
+    ``s2_b``, ``l1_u_coord``) and the numbers ``t``, ``l1_u``, ``count``,
+    ``average`` and ``fit_intercept``; the arrays are updated in place. The
+    weighted loss and the penalty are added to ``data_sums`` and
+    ``penalty_sums`` (per output). ``per_row``: batches of one row with plain
+    SGD or passive-aggressive steps (``_row_epoch``); otherwise any optimizer
+    (``_minibatch_epoch``), dense batches over ``n_threads`` threads.
+    """
+    cdef list keep = []
+    coef_array = np.asarray(coef)
+    dtype = coef_array.dtype
+    cdef Components C = _components(components)
+    cdef Rows R = _rows(X, dtype)
+    cdef Targets T
+    cdef double[::1] norms = np.zeros(2 * coef.shape[0])
+    cdef Model M = _model(coef_array, state, dtype, norms)
+    cdef Buffers B
+    cdef Lanes L
+    cdef Sums S
+    cdef Py_ssize_t n_rows = order.shape[0]
+    cdef bint single_row = batch == 1 and C.optimizer.code == SGD
+    if per_row and not (single_row and (R.sparse or R.inc > 0)):
+        raise ValueError("per-row epochs need batches of one row and plain SGD")
+    if C.schedule.code == PASSIVE_AGGRESSIVE and not per_row:
+        raise ValueError("passive-aggressive steps need a per-row epoch")
+    C.loss.pinned = 1 if C.loss.code >= SOFTMAX and M.n_out == 1 else 0
+    T.y_idx = &y_idx[0]
+    T.row_scale, T.weight = &row_scale[0], &sample_weight[0]
+    S.data, S.penalty = &data_sums[0], &penalty_sums[0]
+    B = _buffers(
+        keep, coef_array, &M, &R, min(batch, n_rows),
+        R.sparse and C.optimizer.code == SGD, C.penalty.l1 != 0.0,
     )
-    cdef floating[:, :, ::1] Z3 = np.zeros((lanes, batch_rows, n_out), dtype)
-    cdef floating[:, :, ::1] G3 = np.zeros((lanes, batch_rows, n_out), dtype)
-    cdef floating[:, :, ::1] GR3 = np.zeros(
-        (lanes, n_out if not sparse else 1, n_features if not sparse else 1), dtype
-    )
-    cdef double[:, ::1] lane_b = np.zeros((lanes, n_out))
-    cdef double[:, ::1] lane_sums = np.zeros((lanes, n_out))
-    cdef double[:, ::1] lane_scores = np.zeros((lanes, n_out + 1))
-    cdef double[:, ::1] lane_grads = np.zeros((lanes, n_out + 1))
-    cdef int ldr
-    cdef bint contiguous
-    cdef const floating *rows
-    cdef double *scores = &scores_[0]
-    cdef double *grads = &grads_[0]
-    cdef double *grad_b = &grad_b_[0]
-    cdef double *dots = &dots_[0]
-    cdef double[::1] raw_ = np.zeros(n_out)  # a row's dot products with coef
-    cdef double *raw = &raw_[0]
-    cdef double xsq  # a row's squared norm
-    cdef const floating *Yp = &Y[0, 0]
-    cdef Py_ssize_t y0 = Y.strides[0] // sizeof(floating)
-    cdef Py_ssize_t y1 = Y.strides[1] // sizeof(floating)
-    cdef double *dsum = &data_sums[0]
-    # Raw pointers and element strides into the weights and their companions
-    # (coef may be column-major, see skgd._compiled): the compiler keeps the
-    # strides in registers, which memoryview indexing does not allow.
-    cdef floating *W = &coef[0, 0]
-    cdef Py_ssize_t w0 = coef.strides[0] // sizeof(floating)
-    cdef Py_ssize_t w1 = coef.strides[1] // sizeof(floating)
-    cdef floating *GR = &grad[0, 0]
-    cdef Py_ssize_t g0 = grad.strides[0] // sizeof(floating)
-    cdef Py_ssize_t g1 = grad.strides[1] // sizeof(floating)
-    cdef floating *Q = &l1_q[0, 0]
-    cdef Py_ssize_t q0 = l1_q.strides[0] // sizeof(floating)
-    cdef Py_ssize_t q1 = l1_q.strides[1] // sizeof(floating)
-    cdef double *vsq = &vsq_[0]
-    cdef double *vabs = &vabs_[0]
+    if not (per_row or R.sparse):
+        L = _lanes(keep, dtype, &M, &R, batch, n_rows, order, n_threads)
     with nogil:
-        if scaled and penalised:
-            for c in range(n_out):
-                for j in range(n_features):
-                    vsq[c] += W[c * w0 + j * w1] * W[c * w0 + j * w1]
-                    vabs[c] += fabs(W[c * w0 + j * w1])
-        start = 0
-        while start < n_rows:
-            stop = start + batch_size if start + batch_size < n_rows else n_rows
-            size = stop - start
-            lr = _rate(schedule_code, t, eta0, power_t, alpha, t0)
-            if scaled and penalised:
-                for c in range(n_out):
-                    penalty_sums[c] += size * (
-                        0.5 * l2 * (wscale * wscale * vsq[c])
-                        + l1 * (fabs(wscale) * vabs[c])
-                    )
-            # The data gradient of the batch.
-            n_cols = 0
-            if sparse:
-                # Row by row, marking the columns that the batch touches.
-                for k in range(start, stop):
-                    # A pipeline of prefetches: the row pointers six rows
-                    # ahead, the row's entries four ahead, then its weights
-                    # (whose columns are known by then) two ahead.
-                    if k + 6 < n_rows:
-                        __builtin_prefetch(&X_indptr[order[k + 6]])
-                    if k + 4 < n_rows:
-                        i = order[k + 4]
-                        _prefetch_row(&X_data[0], &X_indices[0], &X_indptr[0], i)
-                        __builtin_prefetch(&row_scale[i])
-                        __builtin_prefetch(&sample_weight[i])
-                        __builtin_prefetch(&Yp[i * y0])
-                    if k + 2 < n_rows and n_out > 1:
-                        # One output's weights (8 bytes per column) mostly
-                        # stay cached; several outputs' do not.
-                        _prefetch_weights(W, w1, &X_indices[0], &X_indptr[0], order[k + 2])
-                    i = order[k]
-                    # Non-zeros outer, outputs inner: with several outputs,
-                    # coef is column-major here (see skgd._compiled).
-                    xsq = 0.0
-                    if n_out == 1:
-                        # Accumulate in registers (a store per non-zero to
-                        # dots[0] would chain every addition through memory),
-                        # in two chains: each addition waits for the one before
-                        # it, and the weights' loads are not the bottleneck.
-                        dot = 0.0
-                        dot2 = 0.0
-                        p = X_indptr[i]
-                        while p + 1 < X_indptr[i + 1]:
-                            xsq += X_data[p] * X_data[p] + X_data[p + 1] * X_data[p + 1]
-                            dot += X_data[p] * W[X_indices[p] * w1]
-                            dot2 += X_data[p + 1] * W[X_indices[p + 1] * w1]
-                            p = p + 2
-                        if p < X_indptr[i + 1]:
-                            xsq += X_data[p] * X_data[p]
-                            dot += X_data[p] * W[X_indices[p] * w1]
-                        dots[0] = dot + dot2
-                    else:
-                        for c in range(n_out):
-                            dots[c] = 0.0
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
-                            j = X_indices[p]
-                            xsq += X_data[p] * X_data[p]
-                            for c in range(n_out):
-                                dots[c] += X_data[p] * W[c * w0 + j * w1]
-                    for c in range(n_out):
-                        raw[c] = dots[c]
-                        scores[c + pinned] = wscale * dots[c] + intercept[c]
-                    _row_loss(
-                        loss_code, loss_param, n_out, pinned, Yp + i * y0, y1,
-                        y_idx[i] if loss_code >= SOFTMAX else 0, scores, grads,
-                    sample_weight[i], dsum,
-                    )
-                    f = row_scale[i] / size
-                    if direct:
-                        # One row per step: the step below reads the row itself.
-                        for c in range(n_out):
-                            grads[c + pinned] = grads[c + pinned] * f
-                            if fit_intercept:
-                                grad_b[c] = grads[c + pinned]
-                        continue
-                    if replay:
-                        for c in range(n_out):
-                            Gs[k - start, c] = grads[c + pinned] * f
-                            if fit_intercept:
-                                grad_b[c] += Gs[k - start, c]
-                        continue
-                    for p in range(X_indptr[i], X_indptr[i + 1]):
-                        j = X_indices[p]
-                        if not touched[j]:
-                            touched[j] = 1
-                            cols[n_cols] = j
-                            n_cols = n_cols + 1
-                    nonzero = False
-                    for c in range(n_out):
-                        dots[c] = grads[c + pinned] * f  # now the row's G
-                        nonzero = nonzero or dots[c] != 0.0
-                        if fit_intercept:
-                            grad_b[c] += dots[c]
-                    if nonzero:
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
-                            j = X_indices[p]
-                            for c in range(n_out):
-                                GR[c * g0 + j * g1] += dots[c] * X_data[p]
-            else:
-                # Blocks of rows, dealt to LANES lanes in turn, each lane with
-                # its own buffers and partial sums (added in lane order after
-                # the batch): the lanes run in parallel threads when there is
-                # more than one block, and the numbers never depend on the
-                # number of threads.
-                n_blocks = (size + block_rows - 1) // block_rows
-                if n_blocks == 1 or n_threads == 1:
-                    for lane in range(LANES if n_blocks > 1 else 1):
-                        _dense_lane(
-                            lane, LANES, start, stop, size, block_rows, X, order,
-                            n_rows, row_major, ldx, incx, W, n_out, pinned,
-                            intercept, loss_code, loss_param, Yp, y0, y1, y_idx,
-                            row_scale, sample_weight, fit_intercept, Xb3, Z3, G3,
-                            GR3, lane_b, lane_sums, lane_scores, lane_grads,
-                        )
-                else:
-                    for lane in prange(
-                        LANES, num_threads=n_threads, schedule="static"
-                    ):
-                        _dense_lane(
-                            lane, LANES, start, stop, size, block_rows, X, order,
-                            n_rows, row_major, ldx, incx, W, n_out, pinned,
-                            intercept, loss_code, loss_param, Yp, y0, y1, y_idx,
-                            row_scale, sample_weight, fit_intercept, Xb3, Z3, G3,
-                            GR3, lane_b, lane_sums, lane_scores, lane_grads,
-                        )
-                used = LANES if n_blocks > 1 else 1
-                for c in range(n_out):
-                    for j in range(n_features):
-                        g = GR3[0, c, j]
-                        for lane in range(1, used):
-                            g = g + GR3[lane, c, j]
-                        GR[c * g0 + j * g1] = g
-                    for lane in range(used):
-                        grad_b[c] += lane_b[lane, c]
-                        dsum[c] += lane_sums[lane, c]
-                        lane_b[lane, c] = 0.0
-                        lane_sums[lane, c] = 0.0
-            # One step.
-            if opt_code == ADAM:
-                opt_count = opt_count + 1.0
-                m_corr = 1.0 - pow(p1, opt_count)
-                v_corr = 1.0 - pow(p2, opt_count)
-            if l1 != 0.0 and not adaptive:
-                l1_u = l1_u + lr * l1
-            averaging = average > 0 and average <= t
-            kk = t - average + 1.0
-            if scaled:
-                if l2 != 0.0:
-                    wscale = wscale * (1.0 - lr * l2)
-                    if fabs(wscale) < 1e-9:
-                        # Fold the scale into the weights before it underflows.
-                        for c in range(n_out):
-                            vsq[c] = 0.0
-                            vabs[c] = 0.0
-                            for j in range(n_features):
-                                W[c * w0 + j * w1] = W[c * w0 + j * w1] * wscale
-                                vsq[c] += W[c * w0 + j * w1] * W[c * w0 + j * w1]
-                                vabs[c] += fabs(W[c * w0 + j * w1])
-                            raw[c] = raw[c] * wscale
-                        wscale = 1.0
-                if direct:
-                    # Batch 1: step along the row's non-zeros, as scikit-learn.
-                    i = order[start]
-                    nonzero = False
-                    for c in range(n_out):
-                        dots[c] = -lr * grads[c + pinned] / wscale
-                        nonzero = nonzero or dots[c] != 0.0
-                    if nonzero and l1 == 0.0:
-                        # A plain axpy; the norm follows from the row's dot
-                        # products: |v + a x|^2 = |v|^2 + 2a x.v + a^2 |x|^2.
-                        if n_out == 1:
-                            dot = dots[0]
-                            for p in range(X_indptr[i], X_indptr[i + 1]):
-                                W[X_indices[p] * w1] += dot * X_data[p]
-                        else:
-                            for p in range(X_indptr[i], X_indptr[i + 1]):
-                                j = X_indices[p]
-                                for c in range(n_out):
-                                    W[c * w0 + j * w1] += dots[c] * X_data[p]
-                        if penalised:
-                            for c in range(n_out):
-                                vsq[c] += dots[c] * (2.0 * raw[c] + dots[c] * xsq)
-                    elif l1 != 0.0:
-                        for p in range(X_indptr[i], X_indptr[i + 1]):
-                            j = X_indices[p]
-                            for c in range(n_out):
-                                old = W[c * w0 + j * w1]
-                                _scaled_update(
-                                    &W[c * w0 + j * w1], old + dots[c] * X_data[p], old,
-                                    wscale, l1, l1_u, &Q[c * q0 + j * q1], penalised,
-                                    &vsq[c], &vabs[c],
-                                )
-                a = -lr / wscale
-                if replay:
-                    for k in range(start, stop):
-                        # Rows a batch ago are out of the cache by now: fetch
-                        # entries four rows ahead and weights two ahead.
-                        if k + 4 < stop:
-                            _prefetch_row(
-                                &X_data[0], &X_indices[0], &X_indptr[0], order[k + 4]
-                            )
-                        if k + 2 < stop and n_out > 1:
-                            _prefetch_weights(
-                                W, w1, &X_indices[0], &X_indptr[0], order[k + 2]
-                            )
-                        i = order[k]
-                        nonzero = False
-                        for c in range(n_out):
-                            dots[c] = a * Gs[k - start, c]
-                            nonzero = nonzero or dots[c] != 0.0
-                        if not nonzero:
-                            continue
-                        if n_out == 1 and not penalised:
-                            for p in range(X_indptr[i], X_indptr[i + 1]):
-                                W[X_indices[p] * w1] += dots[0] * X_data[p]
-                        elif n_out == 1:
-                            acc = 0.0  # in a register: see the dot product
-                            for p in range(X_indptr[i], X_indptr[i + 1]):
-                                j = X_indices[p] * w1
-                                old = W[j]
-                                W[j] = <floating> (old + dots[0] * X_data[p])
-                                acc += W[j] * W[j] - old * old
-                            vsq[0] += acc
-                        else:
-                            for p in range(X_indptr[i], X_indptr[i + 1]):
-                                j = X_indices[p]
-                                for c in range(n_out):
-                                    old = W[c * w0 + j * w1]
-                                    W[c * w0 + j * w1] = <floating> (
-                                        old + dots[c] * X_data[p]
-                                    )
-                                    if penalised:
-                                        w = W[c * w0 + j * w1]
-                                        vsq[c] += w * w - old * old
-                for q in range(n_cols):
-                    j = cols[q]
-                    for c in range(n_out):
-                        old = W[c * w0 + j * w1]
-                        _scaled_update(
-                            &W[c * w0 + j * w1], old + a * GR[c * g0 + j * g1], old,
-                            wscale, l1, l1_u, &Q[c * q0 + j * q1], penalised,
-                            &vsq[c], &vabs[c],
-                        )
-                        GR[c * g0 + j * g1] = 0.0
-                if averaging:
-                    for c in range(n_out):
-                        for j in range(n_features):
-                            avg_coef[c, j] = avg_coef[c, j] + (
-                                wscale * W[c * w0 + j * w1] - avg_coef[c, j]
-                            ) / kk
-            else:
-                for c in range(n_out):
-                    sq = 0.0
-                    ab = 0.0
-                    for j in range(n_features):
-                        w = W[c * w0 + j * w1]
-                        if penalised:
-                            sq += w * w
-                            ab += fabs(w)
-                        g = GR[c * g0 + j * g1] + l2 * w
-                        if sparse:
-                            GR[c * g0 + j * g1] = 0.0
-                        step = _optimizer_step(
-                            opt_code, g, lr, p1, p2, eps, m_corr, v_corr,
-                            &s1[c, j], &s2[c, j], &precond,
-                        )
-                        W[c * w0 + j * w1] = w + step
-                        if l1 != 0.0:
-                            u = l1_u
-                            if adaptive:
-                                l1_u_coord[c, j] = l1_u_coord[c, j] + lr * l1 * precond
-                                u = l1_u_coord[c, j]
-                            if not sparse or touched[j]:
-                                before = W[c * w0 + j * w1]
-                                w = _truncate(before, u, Q[c * q0 + j * q1])
-                                W[c * w0 + j * w1] = w
-                                Q[c * q0 + j * q1] = Q[c * q0 + j * q1] + (<floating>w - <floating>before)
-                        if averaging:
-                            avg_coef[c, j] = avg_coef[c, j] + (W[c * w0 + j * w1] - avg_coef[c, j]) / kk
-                    if penalised:
-                        penalty_sums[c] += size * (0.5 * l2 * sq + l1 * ab)
-            for c in range(n_out):
-                step = _optimizer_step(
-                    opt_code, grad_b[c], lr, p1, p2, eps, m_corr, v_corr,
-                    &s1_b[c], &s2_b[c], &precond,
-                )
-                grad_b[c] = 0.0
-                if fit_intercept:
-                    intercept[c] = intercept[c] + step
-                if averaging:
-                    avg_intercept[c] = avg_intercept[c] + (intercept[c] - avg_intercept[c]) / kk
-            for q in range(n_cols):
-                touched[cols[q]] = 0
-            t = t + 1.0
-            start = stop
-        if scaled and wscale != 1.0:
-            for c in range(n_out):
-                for j in range(n_features):
-                    W[c * w0 + j * w1] = W[c * w0 + j * w1] * wscale
-    return t, l1_u, opt_count
+        if per_row:
+            _row_epoch(&coef[0, 0], &R, &T, &order[0], n_rows, &C, &M, &B, &S)
+        else:
+            _minibatch_epoch(
+                &coef[0, 0], &R, &T, &order[0], n_rows, batch, &C, &M, &B, &L, &S
+            )
+    return M.t, M.l1_u, M.count
 
 
 def vector_math_f32(const float[::1] x):

@@ -153,6 +153,24 @@ class Objective:
         G *= (sample_weight / total)[:, None]
         return float(values @ sample_weight / total), *self.lift(X, G)
 
+    def penalty_parts(self):
+        """How training applies the penalty: ``(l2, l1, own)``.
+
+        For a mixture of L2 and L1 (the built-in penalties), ``l2`` and
+        ``l1`` are their weights times ``alpha``: the L2 part joins the
+        gradient and the L1 part is applied by truncation. A penalty that
+        defines its own :meth:`~skgd.penalties.Penalty.value` and
+        :meth:`~skgd.penalties.Penalty.gradient` gives ``(0, 0, True)``: it
+        is trained through the gradient of :meth:`penalty_term`.
+        """
+        if self.penalty is None or self.alpha == 0:
+            return 0.0, 0.0, False
+        mixture = self.penalty.mixture()
+        if mixture is None:
+            return 0.0, 0.0, True
+        l2, l1 = mixture
+        return self.alpha * l2, self.alpha * l1, False
+
     def penalty_value(self, coef):
         """``alpha * R(coef)``; the intercept is never penalised."""
         if self.penalty is None or self.alpha == 0:

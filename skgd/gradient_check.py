@@ -39,6 +39,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_consistent_length
 
+from skgd import _plan
+
 __all__ = ["GradientCheckResult", "check_gradient", "check_estimator_gradient"]
 
 #: Relative error a correct smooth objective stays under in float64.
@@ -336,7 +338,8 @@ def check_gradient(
 
 def _estimator_problem(estimator, X, y, sample_weight):
     """The estimator's objective, targets and weights, in float64, untouched."""
-    estimator._check_params()
+    params = _plan.parameters(estimator)
+    components = _plan.resolve_components(params)
     X = check_array(X, accept_sparse="csr", dtype=np.float64)
     y = np.asarray(y)
     check_consistent_length(X, y)
@@ -358,8 +361,11 @@ def _estimator_problem(estimator, X, y, sample_weight):
         check_consistent_length(X, sample_weight)
         if (sample_weight < 0).any():
             raise ValueError("sample_weight must be non-negative.")
-    weights = estimator._training_weights(classes, y_idx, sample_weight, np.float64)
-    objective = estimator._objective(len(classes))
+    counts = np.bincount(y_idx, minlength=len(classes))
+    class_weights = _plan.class_weights(params["class_weight"], classes, counts)
+    weights = _plan.training_weights(class_weights, y_idx, sample_weight, np.float64)
+    _plan.check_total_weight(weights.sum())
+    objective = _plan.make_objective(params, components, len(classes))
     return objective, X, objective.encode(y_idx, np.float64), weights
 
 

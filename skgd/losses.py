@@ -25,10 +25,13 @@ To write your own loss, subclass :class:`BinaryLoss` or
 verifies that the two agree.
 """
 
+from numbers import Real
+
 import numpy as np
 from scipy.special import expit, log_softmax, softmax
+from sklearn.utils._param_validation import Interval
 
-from skgd._component import Component
+from skgd._component import Component, KernelSpec
 
 __all__ = [
     "Loss",
@@ -58,6 +61,11 @@ class Loss(Component):
 
     #: False for margin losses applied one-vs-rest, True for joint losses.
     multiclass = False
+
+    #: True if the slope is +1 or -1 wherever the loss is positive (the hinge
+    #: and epsilon-insensitive losses): the losses whose step a
+    #: passive-aggressive schedule (``"pa1"``, ``"pa2"``) can size.
+    unit_slope = False
 
     def loss(self, y, z):
         """Loss of each sample (binary: of each sample and column)."""
@@ -157,6 +165,10 @@ class Hinge(BinaryLoss):
     array([0.5, 0. ])
     """
 
+    _parameter_constraints = {"threshold": [Interval(Real, 0, None, closed="left")]}
+    _kernel = KernelSpec("HINGE", params=("threshold",))
+    unit_slope = True
+
     def __init__(self, threshold=1.0):
         self.threshold = threshold
 
@@ -184,6 +196,9 @@ class SquaredHinge(BinaryLoss):
         The margin :math:`\theta`.
     """
 
+    _parameter_constraints = {"threshold": [Interval(Real, 0, None, closed="left")]}
+    _kernel = KernelSpec("SQUARED_HINGE", params=("threshold",))
+
     def __init__(self, threshold=1.0):
         self.threshold = threshold
 
@@ -206,6 +221,8 @@ class LogLoss(BinaryLoss):
     Computed as ``logaddexp(0, -y z)``, which neither overflows nor loses
     precision for large margins.
     """
+
+    _kernel = KernelSpec("LOG")
 
     def loss(self, y, z):
         return np.logaddexp(0.0, -_margin(y, z))
@@ -237,6 +254,8 @@ class ModifiedHuber(BinaryLoss):
     Gives probability estimates :math:`(\mathrm{clip}(z, -1, 1) + 1) / 2`.
     """
 
+    _kernel = KernelSpec("MODIFIED_HUBER")
+
     def loss(self, y, z):
         m = _margin(y, z)
         return np.where(m >= -1.0, np.maximum(0.0, 1.0 - m) ** 2, -4.0 * m)
@@ -258,6 +277,8 @@ class SquaredError(BinaryLoss):
 
     .. math:: L(z, y) = \tfrac12 (y - z)^2
     """
+
+    _kernel = KernelSpec("SQUARED_ERROR")
 
     def loss(self, y, z):
         return 0.5 * (y - z) ** 2
@@ -283,6 +304,9 @@ class Huber(BinaryLoss):
     epsilon : float, default=0.1
         Where the quadratic part turns linear.
     """
+
+    _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="left")]}
+    _kernel = KernelSpec("HUBER", params=("epsilon",))
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -310,6 +334,10 @@ class EpsilonInsensitive(BinaryLoss):
         Half-width of the zero-loss band.
     """
 
+    _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="left")]}
+    _kernel = KernelSpec("EPSILON_INSENSITIVE", params=("epsilon",))
+    unit_slope = True
+
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
 
@@ -334,6 +362,9 @@ class SquaredEpsilonInsensitive(BinaryLoss):
     epsilon : float, default=0.1
         Half-width of the zero-loss band.
     """
+
+    _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="left")]}
+    _kernel = KernelSpec("SQUARED_EPSILON_INSENSITIVE", params=("epsilon",))
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -373,6 +404,8 @@ class Softmax(MulticlassLoss):
     >>> Softmax().loss(np.array([0]), np.array([[0.0, 0.0]]))
     array([0.69314718])
     """
+
+    _kernel = KernelSpec("SOFTMAX")
 
     def loss(self, y, z):
         return -_take_true(log_softmax(z, axis=1), y)
@@ -419,6 +452,9 @@ class MulticlassHinge(MulticlassLoss):
     >>> MulticlassHinge().loss(np.array([0]), np.array([[2.0, 1.5, -1.0]]))
     array([0.5])
     """
+
+    _parameter_constraints = {"margin": [Interval(Real, 0, None, closed="left")]}
+    _kernel = KernelSpec("MULTICLASS_HINGE", params=("margin",))
 
     def __init__(self, margin=1.0):
         self.margin = margin

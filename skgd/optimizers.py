@@ -17,9 +17,12 @@ The step size ``lr`` comes from the learning-rate schedule (see
 included.
 """
 
-import numpy as np
+from numbers import Real
 
-from skgd._component import Component
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from skgd._component import Component, KernelSpec
 
 __all__ = [
     "Optimizer",
@@ -43,6 +46,10 @@ class Optimizer(Component):
     Subclasses implement :meth:`init` and :meth:`update`; adaptive rules also
     implement :meth:`preconditioner`.
     """
+
+    #: True only for the rule :math:`\Delta w = -\eta g` itself, the one
+    #: rule that per-sample step sizes (passive-aggressive) are defined for.
+    plain = False
 
     def init(self, params):
         """Return the initial state for parameters ``params`` (list of arrays)."""
@@ -79,6 +86,9 @@ class SGD(Optimizer):
     array([-0.1,  0.2])
     """
 
+    _kernel = KernelSpec("SGD")
+    plain = True
+
     def update(self, grads, state, lr):
         return [-lr * g for g in grads], state
 
@@ -105,6 +115,9 @@ class Momentum(Optimizer):
     >>> opt.update([np.array([1.0])], state, lr=1.0)[0][0]
     array([-1.5])
     """
+
+    _parameter_constraints = {"momentum": [Interval(Real, 0, 1, closed="left")]}
+    _kernel = KernelSpec("MOMENTUM", params=("momentum",), slots=("velocity",))
 
     def __init__(self, momentum=0.9):
         self.momentum = momentum
@@ -136,6 +149,9 @@ class Nesterov(Optimizer):
         The decay :math:`\mu \in [0, 1)` of the velocity.
     """
 
+    _parameter_constraints = {"momentum": [Interval(Real, 0, 1, closed="left")]}
+    _kernel = KernelSpec("NESTEROV", params=("momentum",), slots=("velocity",))
+
     def __init__(self, momentum=0.9):
         self.momentum = momentum
 
@@ -165,6 +181,11 @@ class AdaGrad(Optimizer):
         Added to the denominator so that a coordinate that has never seen a
         gradient does not divide by zero.
     """
+
+    _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="neither")]}
+    _kernel = KernelSpec(
+        "ADAGRAD", params=("epsilon",), slots=("sum_sq",), preconditioned=True
+    )
 
     def __init__(self, epsilon=1e-8):
         self.epsilon = epsilon
@@ -198,6 +219,14 @@ class RMSProp(Optimizer):
     epsilon : float, default=1e-8
         Keeps the denominator away from zero.
     """
+
+    _parameter_constraints = {
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+    }
+    _kernel = KernelSpec(
+        "RMSPROP", params=("rho", "epsilon"), slots=("mean_sq",), preconditioned=True
+    )
 
     def __init__(self, rho=0.9, epsilon=1e-8):
         self.rho = rho
@@ -251,6 +280,19 @@ class Adam(Optimizer):
     >>> np.round(steps[0], 6)
     array([-0.01,  0.01])
     """
+
+    _parameter_constraints = {
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+    }
+    _kernel = KernelSpec(
+        "ADAM",
+        params=("beta_1", "beta_2", "epsilon"),
+        slots=("m", "v"),
+        counter="count",
+        preconditioned=True,
+    )
 
     def __init__(self, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         self.beta_1 = beta_1

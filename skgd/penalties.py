@@ -19,9 +19,12 @@ training for L1-regularized log-linear models with cumulative penalty",
 ACL 2009.
 """
 
-import numpy as np
+from numbers import Real
 
-from skgd._component import Component
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from skgd._component import Component, KernelSpec
 
 __all__ = ["Penalty", "L2", "L1", "ElasticNet", "get_penalty"]
 
@@ -33,7 +36,14 @@ class Penalty(Component):
               + \lambda_1 \lVert W\rVert_1
 
     Subclasses define the weights ``l2_weight`` (:math:`\lambda_2`) and
-    ``l1_weight`` (:math:`\lambda_1`) as properties.
+    ``l1_weight`` (:math:`\lambda_1`) as properties. Training then adds the
+    L2 part to the gradient and applies the L1 part by cumulative truncation.
+
+    A subclass may instead define another penalty by overriding
+    :meth:`value` and :meth:`gradient`. Such a penalty is trained by its
+    own :meth:`gradient` (a subgradient step, on the NumPy engine; no
+    truncation), and ``l2_weight``/``l1_weight`` are not used: what
+    :mod:`skgd.gradient_check` checks is what is trained.
     """
 
     @property
@@ -43,6 +53,17 @@ class Penalty(Component):
     @property
     def l1_weight(self):
         return 0.0
+
+    def mixture(self):
+        """``(l2_weight, l1_weight)`` if training may use the L2/L1 split.
+
+        None when the class overrides :meth:`value` or :meth:`gradient`: the
+        penalty is then its own function, trained through its gradient.
+        """
+        own = type(self)
+        if own.value is not Penalty.value or own.gradient is not Penalty.gradient:
+            return None
+        return float(self.l2_weight), float(self.l1_weight)
 
     def value(self, coef):
         """:math:`R(W)` for a coefficient array of any shape."""
@@ -74,6 +95,8 @@ class L2(Penalty):
     12.5
     """
 
+    _kernel = KernelSpec("MIXTURE", params=("l2_weight", "l1_weight"))
+
     @property
     def l2_weight(self):
         return 1.0
@@ -90,6 +113,8 @@ class L1(Penalty):
     7.0
     """
 
+    _kernel = KernelSpec("MIXTURE", params=("l2_weight", "l1_weight"))
+
     @property
     def l1_weight(self):
         return 1.0
@@ -105,6 +130,9 @@ class ElasticNet(Penalty):
     l1_ratio : float, default=0.15
         The mixing parameter :math:`\rho \in [0, 1]`; 0 is L2, 1 is L1.
     """
+
+    _parameter_constraints = {"l1_ratio": [Interval(Real, 0, 1, closed="both")]}
+    _kernel = KernelSpec("MIXTURE", params=("l2_weight", "l1_weight"))
 
     def __init__(self, l1_ratio=0.15):
         self.l1_ratio = l1_ratio

@@ -10,10 +10,14 @@ estimator owns.
 """
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import Interval
 
-from skgd._component import Component
+from skgd._component import Component, KernelSpec
+
+_POSITIVE = Interval(Real, 0, None, closed="neither")
 
 __all__ = [
     "Schedule",
@@ -27,7 +31,16 @@ __all__ = [
 
 
 class Schedule(Component):
-    """Base class of learning-rate schedules."""
+    """Base class of learning-rate schedules.
+
+    A schedule implements :meth:`rate`. One whose step also depends on the
+    batch (passive-aggressive) sets ``needs_batch = True``: training then
+    calls ``rate(t, state, loss_value=..., sqnorm=...)`` for the step of
+    the data term, and ``rate(t, state)`` for the penalty's.
+    """
+
+    #: True if :meth:`rate` sizes the data step from the batch's loss and norm.
+    needs_batch = False
 
     def init(self):
         """Return the initial state (a dict; empty for stateless schedules)."""
@@ -55,6 +68,9 @@ class Constant(Schedule):
     ----------
     eta0 : float, default=0.01
     """
+
+    _parameter_constraints = {"eta0": [_POSITIVE]}
+    _kernel = KernelSpec("CONSTANT", params=("eta0",))
 
     def __init__(self, eta0=0.01):
         self.eta0 = eta0
@@ -87,13 +103,20 @@ class Optimal(Schedule):
     10.0
     """
 
+    _parameter_constraints = {"alpha": [_POSITIVE]}
+    _kernel = KernelSpec("OPTIMAL", params=("alpha", "t0"))
+
     def __init__(self, alpha=1e-4):
         self.alpha = alpha
 
-    def rate(self, t, state):
+    @property
+    def t0(self):
+        r"""Bottou's offset :math:`t_0 = 1 / (\alpha\, \eta_{\mathrm{init}})`."""
         eta_init = math.sqrt(1.0 / math.sqrt(self.alpha))
-        t0 = 1.0 / (eta_init * self.alpha)
-        return 1.0 / (self.alpha * (t0 + t - 1.0))
+        return 1.0 / (eta_init * self.alpha)
+
+    def rate(self, t, state):
+        return 1.0 / (self.alpha * (self.t0 + t - 1.0))
 
 
 class InvScaling(Schedule):
@@ -105,6 +128,12 @@ class InvScaling(Schedule):
     power_t : float, default=0.5
         The exponent :math:`p \ge 0`.
     """
+
+    _parameter_constraints = {
+        "eta0": [_POSITIVE],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+    }
+    _kernel = KernelSpec("INVSCALING", params=("eta0", "power_t"))
 
     def __init__(self, eta0=0.01, power_t=0.5):
         self.eta0 = eta0
@@ -126,6 +155,10 @@ class Adaptive(Schedule):
     ----------
     eta0 : float, default=0.01
     """
+
+    _parameter_constraints = {"eta0": [_POSITIVE]}
+    # Within an epoch the rate is constant: the kernel reads it from the state.
+    _kernel = KernelSpec("CONSTANT", state=("eta",))
 
     def __init__(self, eta0=0.01):
         self.eta0 = eta0
@@ -154,8 +187,12 @@ class PassiveAggressive(Schedule):
         \qquad
         \text{PA-II:}\ \eta = \frac{\ell}{\lVert x\rVert^2 + \frac{1}{2C}}
 
-    Only defined for ``batch_size=1`` and plain SGD. The penalty, if any,
-    is applied with the constant step :math:`C`, as in scikit-learn.
+    The step moves along the loss's slope (:math:`y x` for the hinge), so
+    the loss must have a slope of :math:`\pm 1` wherever it is positive
+    (``Loss.unit_slope``: the hinge and epsilon-insensitive losses); each
+    one-vs-rest column takes its own step. Only defined for
+    ``batch_size=1`` and plain SGD. The penalty, if any, is applied with the
+    constant step :math:`C`, as in scikit-learn.
 
     Parameters
     ----------
@@ -165,21 +202,27 @@ class PassiveAggressive(Schedule):
         PA-I or PA-II.
     """
 
+    _parameter_constraints = {
+        "C": [_POSITIVE],
+        "variant": [Interval(Integral, 1, 2, closed="both")],
+    }
+    _kernel = KernelSpec("PASSIVE_AGGRESSIVE", params=("C", "variant"))
+    needs_batch = True
+
     def __init__(self, C=0.01, variant=1):
         self.C = C
         self.variant = variant
 
-    def rate(self, t, state):
-        # The rate used for the penalty part of the step.
-        return self.C
-
-    def loss_rate(self, loss, sqnorm):
-        """Step size for the loss part, per column, from the hinge loss values."""
+    def rate(self, t, state, *, loss_value=None, sqnorm=None):
+        """:math:`C` for the penalty; with the sample's loss (per column) and
+        squared norm, the step of the data term."""
+        if loss_value is None:
+            return self.C
         if self.variant == 1:
             # A sample of norm 0 has no direction to move in: no step.
             safe = sqnorm if sqnorm > 0 else 1.0
-            return (sqnorm > 0) * np.minimum(loss / safe, self.C)
-        return loss / (sqnorm + 0.5 / self.C)
+            return (sqnorm > 0) * np.minimum(loss_value / safe, self.C)
+        return loss_value / (sqnorm + 0.5 / self.C)
 
 
 def get_schedule(learning_rate, *, eta0=0.01, power_t=0.5, alpha=1e-4):

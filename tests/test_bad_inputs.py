@@ -834,7 +834,11 @@ CASES = [
         "pa1-with-log_loss",
         fit(learning_rate="pa1", loss="log_loss"),
         ValueError,
-        whole("learning_rate='pa1' only works with loss='hinge'; got loss='log_loss'."),
+        whole(
+            "learning_rate='pa1' needs a binary loss whose slope is +1 or -1 wherever "
+            "it is positive ('hinge', 'perceptron' or 'epsilon_insensitive'); got "
+            "loss='log_loss'."
+        ),
     ),
     (
         "pa2-with-mini-batches",

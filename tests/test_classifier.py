@@ -432,7 +432,7 @@ def test_partial_fit_class_errors(binary):
             dict(penalty="elasticnet", l1_ratio=None),
             "l1_ratio must be set when penalty='elasticnet'",
         ),
-        (dict(learning_rate="pa1", loss="log_loss"), "only works with loss='hinge'"),
+        (dict(learning_rate="pa1", loss="log_loss"), "needs a binary loss whose slope"),
         (
             dict(learning_rate="pa2", batch_size=8),
             "needs batch_size=1 and optimizer='sgd'",

@@ -31,10 +31,15 @@ SCHEDULES = ["constant", "invscaling", "adaptive"]
 
 
 def _pair(params, X, y, monkeypatch):
+    """The fit with the kernel (which must run) and with the NumPy engine."""
     monkeypatch.setattr(_compiled, "ENABLED", False)
     reference = GDClassifier(**params).fit(X, y)
     monkeypatch.setattr(_compiled, "ENABLED", True)
+    spy = _Spy(_compiled._fast)
+    monkeypatch.setattr(_compiled, "_fast", spy)
     compiled = GDClassifier(**params).fit(X, y)
+    monkeypatch.setattr(_compiled, "_fast", spy._fast)
+    assert spy.calls, "the compiled kernel did not run"
     return compiled, reference
 
 
@@ -58,8 +63,13 @@ class _Spy:
     def __init__(self, fast):
         self.calls = {}
         self.arguments = []
-        for name in ("sgd_epoch_dense", "minibatch_epoch"):
+        self._fast = fast
+        for name in _compiled.KERNELS:
             setattr(self, name, self._counted(name, getattr(fast, name)))
+
+    def __getattr__(self, name):
+        # Everything else (the component codes...) is the module's own.
+        return getattr(self._fast, name)
 
     def _counted(self, name, kernel):
         def call(**kwargs):
@@ -202,8 +212,10 @@ def test_compiled_float32_blocks(loss, fit_intercept, monkeypatch):
         tol=None,
         random_state=0,
     )
+    spy = _Spy(_compiled._fast)
+    monkeypatch.setattr(_compiled, "_fast", spy)
     compiled = GDClassifier(**params).fit(X, y, sample_weight=weights)
-    assert compiled._engine._compiled
+    assert spy.calls
     monkeypatch.setattr(_compiled, "_fast", None)
     reference = GDClassifier(**params).fit(X, y, sample_weight=weights)
     scale = np.abs(reference.coef_).max()
@@ -224,52 +236,71 @@ def test_fallback_without_the_extension(binary, monkeypatch):
     with_ext = GDClassifier(**params).fit(X, y)
     monkeypatch.setattr(_compiled, "_fast", None)
     est = GDClassifier(**params).fit(X, y)
-    assert not est._engine._compiled
     np.testing.assert_allclose(est.coef_, with_ext.coef_, rtol=1e-10)
 
 
 def test_compiled_path_is_chosen_only_where_it_applies():
+    """Built-in components run compiled; a subclass (which may change the
+    arithmetic) or a penalty of its own runs on the NumPy engine."""
     from skgd._objective import Objective
     from skgd.losses import Hinge, Softmax
     from skgd.optimizers import SGD, Adam
+    from skgd.penalties import L2
     from skgd.schedules import Constant, PassiveAggressive
 
     class MySGD(SGD):
         def update(self, grads, state, lr):
             return super().update(grads, state, 2 * lr)
 
-    def engine(loss=None, optimizer=None, schedule=None, batch_size=1):
+    class MyHinge(Hinge):
+        pass
+
+    class Quartic(L2):
+        def value(self, coef):
+            return float((coef**4).sum())
+
+        def gradient(self, coef):
+            return 4 * coef**3
+
+    def engine(loss=None, optimizer=None, schedule=None, batch=1, penalty=None):
         return Engine(
-            Objective(loss or Hinge(), None, 0.0, True, 2),
+            Objective(loss or Hinge(), penalty, 1e-3, True, 2),
             optimizer or SGD(),
             schedule or Constant(),
-            batch_size,
+            batch,
         )
 
     built = _compiled._fast is not None
     assert _compiled.applies(engine()) == built
-    assert _compiled.applies(engine(optimizer=Adam(), batch_size=8)) == built
+    assert _compiled.applies(engine(optimizer=Adam(), batch=8)) == built
     assert _compiled.applies(engine(loss=Softmax())) == built
-    assert not _compiled.applies(engine(schedule=PassiveAggressive()))
+    assert _compiled.applies(engine(schedule=PassiveAggressive())) == built
+    assert _compiled.applies(engine(penalty=L2())) == built
     assert not _compiled.applies(engine(optimizer=MySGD()))
+    assert not _compiled.applies(engine(loss=MyHinge()))
+    assert not _compiled.applies(engine(penalty=Quartic()))
     if not built:
         return
-    fast = _compiled._fast
+
+    def kind(X, n, **kw):
+        eng = engine(**kw)
+        return _compiled._epoch_kind(eng, _compiled._declarations(eng), X, n)
+
     dense, csr = np.zeros((500, 3)), sp.csr_matrix((500, 3))
-    assert _compiled._kernel(engine(), dense, 500) is fast.sgd_epoch_dense
-    assert _compiled._kernel(engine(batch_size=1, optimizer=Adam()), dense, 500) is (
-        fast.minibatch_epoch
-    )
-    assert _compiled._kernel(engine(batch_size=8), dense, 500) is fast.minibatch_epoch
-    assert _compiled._kernel(engine(batch_size=4096), dense, 500) is (
-        fast.minibatch_epoch
-    )
-    assert _compiled._kernel(engine(batch_size=None), dense, 500) is (
-        fast.minibatch_epoch
-    )
-    assert _compiled._kernel(engine(batch_size=None), csr, 500) is None
-    assert _compiled._kernel(engine(batch_size=499), csr, 500) is fast.minibatch_epoch
-    assert _compiled._kernel(engine(), csr.tocsc(), 500) is None
+    pa = dict(schedule=PassiveAggressive())
+    assert kind(dense, 500) == "row"
+    assert kind(np.asfortranarray(dense), 500) == "row"
+    assert kind(dense[:, ::-1], 500) == "batch"  # columns backwards: gathered
+    assert kind(dense[:, ::-1], 500, **pa) is None
+    assert kind(dense, 500, **pa) == "row"
+    assert kind(dense, 500, optimizer=Adam()) == "batch"
+    assert kind(dense, 500, batch=8) == "batch"
+    assert kind(dense, 500, batch=500) == "batch"
+    assert kind(csr, 500) == "row"
+    assert kind(csr, 500, **pa) == "row"
+    assert kind(csr, 500, batch=499) == "batch"
+    assert kind(csr, 500, batch=500) is None  # the full CSR batch: SciPy's
+    assert kind(csr.tocsc(), 500) is None
 
 
 @requires_extension
@@ -293,7 +324,6 @@ def test_compiled_float32_stays_float32(optimizer, sparse, monkeypatch):
     )
     compiled, reference = _pair(params, X, y, monkeypatch)
     assert compiled.coef_.dtype == np.float32
-    assert compiled._engine._compiled
     # The kernel works in double and rounds on store; NumPy rounds every
     # float32 operation: they agree to a few float32 ulps of the weights.
     scale = np.abs(reference.coef_).max()
@@ -368,7 +398,6 @@ def test_dense_layouts_and_row_orders(layout, shuffle, monkeypatch):
         random_state=0,
     )
     compiled, reference = _pair(params, X, y, monkeypatch)
-    assert compiled._engine._compiled
     _assert_same_fit(compiled, reference)
 
 
@@ -406,7 +435,8 @@ def test_fit_neither_copies_nor_converts_X(dtype, sparse, batch_size, monkeypatc
     assert len(spy.arguments) == (0 if sparse and batch_size == "full" else 2)
     for kwargs in spy.arguments:
         if sparse:
-            assert kwargs["X_data"] is X.data and kwargs["X_indices"] is X.indices
+            data, indices, indptr, _ = kwargs["X"]
+            assert data is X.data and indices is X.indices and indptr is X.indptr
         else:
             assert kwargs["X"] is X
     assert est.coef_.dtype == dtype
@@ -435,7 +465,6 @@ def test_dense_batches_span_several_blocks(batch_size, shuffle, monkeypatch):
         random_state=0,
     )
     compiled, reference = _pair(params, X, y, monkeypatch)
-    assert compiled._engine._compiled
     _assert_same_fit(compiled, reference)
 
 

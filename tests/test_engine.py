@@ -9,7 +9,7 @@ from scipy.special import softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-from skgd import GDClassifier
+from skgd import GDClassifier, _plan
 
 
 def _fit(est, X, y, **kw):
@@ -264,8 +264,11 @@ def test_full_batch_step_from_a_given_gradient_equals_the_full_batch_epoch(
         max_iter=4,
         tol=None,
     ).fit(X, y, sample_weight=sw)
-    engine = est._make_engine(3)
-    state = engine.init_state(np.zeros((3, X.shape[1])), np.zeros(3), None)
+    params = _plan.parameters(est)
+    data = _plan.InMemoryData(X, y, y, np.unique(y), sw)
+    plan = _plan.make_plan(params, _plan.resolve_components(params), data)
+    engine = plan.engine()
+    state = engine.init_state(plan.coef, plan.intercept, None)
     Y = engine.objective.encode(y, X.dtype)
     for _ in range(4):
         _, grad_coef, grad_intercept = engine.objective.data_term(

@@ -415,9 +415,10 @@ class Recording:
         return self.kernel(**kwargs)
 fast = _compiled._fast
 class Fast:
-    sgd_epoch_dense = Recording(fast.sgd_epoch_dense)
-    minibatch_epoch = Recording(fast.minibatch_epoch)
-_compiled._fast = Fast
+    epoch = Recording(fast.epoch)
+    def __getattr__(self, name):
+        return getattr(fast, name)
+_compiled._fast = Fast()
 
 params = dict(max_iter=1, tol=None, random_state=0)
 fit_growth, _ = growth(lambda: GDClassifier(**params).fit(X, y))

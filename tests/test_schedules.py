@@ -42,11 +42,14 @@ def test_adaptive_divides_by_five_then_stops():
 
 def test_passive_aggressive_rates():
     pa1 = PassiveAggressive(C=0.5, variant=1)
-    assert pa1.loss_rate(2.0, 8.0) == pytest.approx(0.25)
-    assert pa1.loss_rate(8.0, 8.0) == pytest.approx(0.5)  # capped at C
-    assert pa1.loss_rate(1.0, 0.0) == 0.0
+    assert pa1.rate(1, {}, loss_value=2.0, sqnorm=8.0) == pytest.approx(0.25)
+    # capped at C
+    assert pa1.rate(1, {}, loss_value=8.0, sqnorm=8.0) == pytest.approx(0.5)
+    assert pa1.rate(1, {}, loss_value=1.0, sqnorm=0.0) == 0.0
     pa2 = PassiveAggressive(C=0.5, variant=2)
-    assert pa2.loss_rate(2.0, 8.0) == pytest.approx(2.0 / (8.0 + 1.0))
+    assert pa2.rate(1, {}, loss_value=2.0, sqnorm=8.0) == pytest.approx(
+        2.0 / (8.0 + 1.0)
+    )
 
 
 def test_get_schedule():

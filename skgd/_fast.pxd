@@ -1,0 +1,192 @@
+# Declarations of the compiled kernel (skgd/_fast.pyx).
+#
+# The integer codes of the built-in components are defined here, once: the
+# kernel switches on them, and Python sees each enumeration as a class of the
+# extension module (skgd._fast.LossCode...). A built-in component names its
+# member in its class attribute ``_kernel`` (skgd._component.KernelSpec).
+#
+# The structs are the kernel's arguments: the data, the components, the model
+# and the buffers of an epoch. Arrays of the data's floating type are held as
+# ``void *``; each kernel function is specialised for float32 or float64 by a
+# typed pointer to the weights among its arguments, and reads them as that type.
+
+
+cpdef enum LossCode:
+    HINGE = 0
+    SQUARED_HINGE = 1
+    LOG = 2
+    MODIFIED_HUBER = 3
+    SQUARED_ERROR = 4
+    HUBER = 5
+    EPSILON_INSENSITIVE = 6
+    SQUARED_EPSILON_INSENSITIVE = 7
+    # Codes from here on are multiclass losses.
+    SOFTMAX = 8
+    MULTICLASS_HINGE = 9
+
+cpdef enum PenaltyCode:
+    MIXTURE = 0  # l2 / 2 * |W|^2 + l1 * |W|_1
+
+cpdef enum ScheduleCode:
+    CONSTANT = 0  # p[0]: the rate
+    OPTIMAL = 1  # p[0]: alpha, p[1]: t0
+    INVSCALING = 2  # p[0]: eta0, p[1]: power_t
+    PASSIVE_AGGRESSIVE = 3  # p[0]: C, p[1]: variant (1 or 2)
+
+cpdef enum OptimizerCode:
+    SGD = 0
+    MOMENTUM = 1  # p[0]: momentum
+    NESTEROV = 2  # p[0]: momentum
+    # Codes from here on scale their steps per coordinate.
+    ADAGRAD = 3  # p[0]: epsilon
+    RMSPROP = 4  # p[0]: rho, p[1]: epsilon
+    ADAM = 5  # p[0]: beta_1, p[1]: beta_2, p[2]: epsilon
+
+
+cdef struct Rows:
+    # The rows of X. Dense: ``values`` is the address of X[0, 0], rows are
+    # ``ld`` and columns ``inc`` elements apart. CSR: X's data, indices and
+    # indptr (64-bit indices if ``wide``, else 32-bit).
+    const void *values
+    const void *indices
+    const void *indptr
+    Py_ssize_t n_cols
+    Py_ssize_t ld
+    Py_ssize_t inc
+    bint sparse
+    bint wide
+
+
+cdef struct Targets:
+    const Py_ssize_t *y_idx  # class index of each row
+    const void *row_scale  # n * w_i / sum(w): a row's factor in an unbiased step
+    const void *weight  # w_i, for the objective
+
+
+cdef struct LossSpec:
+    int code
+    double param  # threshold, epsilon or margin
+    Py_ssize_t pinned  # 1: two classes, one row of weights; class 0's score is 0
+    # Margin losses: the class of the first output (the target of output c is
+    # +1 for rows of class first_class + c): 1 for two classes, else the first
+    # of the one-vs-rest outputs this call trains.
+    Py_ssize_t first_class
+
+
+cdef struct PenaltySpec:
+    double l2  # alpha * l2_weight
+    double l1  # alpha * l1_weight
+
+
+cdef struct ScheduleSpec:
+    int code
+    double p[2]
+
+
+cdef struct OptimizerSpec:
+    int code
+    double p[3]
+
+
+cdef struct Components:
+    LossSpec loss
+    PenaltySpec penalty
+    ScheduleSpec schedule
+    OptimizerSpec optimizer
+
+
+cdef struct Model:
+    # The weights W (coef, ``w0``/``w1`` elements between outputs/features:
+    # row- or column-major) and intercept ``b``; optional companions (NULL
+    # when unused): the averages, the L1 truncation paid per coordinate ``Q``
+    # (laid out like W), the optimizer's state for W and b (C order) and the
+    # L1 truncation owed per coordinate ``u`` (adaptive rules).
+    void *W
+    Py_ssize_t w0
+    Py_ssize_t w1
+    void *b
+    void *avg_W
+    void *avg_b
+    void *Q
+    Py_ssize_t q0
+    Py_ssize_t q1
+    void *s1
+    void *s2
+    void *s1_b
+    void *s2_b
+    void *u
+    Py_ssize_t n_out
+    Py_ssize_t n_features
+    bint fit_intercept
+    Py_ssize_t average  # averaging from update `average` on (0: never)
+    double t  # the schedule clock
+    double l1_u  # L1 truncation owed so far (one for all coordinates)
+    double count  # Adam's step count
+    # Plain SGD keeps the weights as wscale * W, with the squared and
+    # absolute norms of W per output (for the penalty's value).
+    double wscale
+    double *vsq
+    double *vabs
+
+
+cdef struct Sums:
+    double *data  # per output: sum of w_i * loss_i
+    double *penalty  # per output: sum over steps of rows * penalty
+
+
+cdef struct Step:
+    # What one update needs besides the gradient.
+    double lr
+    double m_corr  # Adam's bias corrections
+    double v_corr
+    double kk  # 1 + updates since averaging started
+    bint averaging
+    Py_ssize_t size  # rows in the batch
+
+
+cdef struct Buffers:
+    # Per row: scores (one slot more for a pinned class), score gradients,
+    # per-output losses, dot products with W, steps, and the steps on the
+    # stored weights (steps / wscale: ``moves``); per batch: the
+    # intercept's gradient and the data gradient ``G`` (X's type, laid out
+    # like W). CSR batches mark the columns they touch (``touched``, listed
+    # in ``cols``); plain SGD without L1 keeps each row's scaled score
+    # gradients ``Gs`` and replays its rows at the step instead.
+    double *scores
+    double *grads
+    double *losses
+    double *dots
+    double *steps
+    double *moves
+    double *grad_b
+    void *G
+    Py_ssize_t g0
+    Py_ssize_t g1
+    unsigned char *touched
+    Py_ssize_t *cols
+    Py_ssize_t n_cols
+    double *Gs
+    bint scaled  # weights kept as wscale * W (plain SGD on CSR rows)
+    bint replay
+
+
+cdef struct Lanes:
+    # Dense batches: blocks of ``block_rows`` rows dealt to LANES lanes, each
+    # with its own gathered rows ``Xb``, scores ``Z``, score gradients ``G``,
+    # data gradient ``GR`` (X's type) and double sums: intercept gradient,
+    # loss, and one row's scores and gradients. ``*_step``: elements from
+    # one lane's buffer to the next.
+    void *Xb
+    void *Z
+    void *G
+    void *GR
+    Py_ssize_t xb_step
+    Py_ssize_t z_step
+    Py_ssize_t gr_step
+    double *b
+    double *sums
+    double *scores
+    double *grads
+    Py_ssize_t block_rows
+    bint row_major  # rows that BLAS can read where they are
+    int n_threads

@@ -1,0 +1,400 @@
+"""The training plan: the estimator's parameters and the data, resolved once.
+
+Every way of training (``fit``, ``partial_fit``, ``fit`` on a dask array)
+and the gradient check turn the estimator's parameters into what training
+needs here, and only here:
+
+* the components (loss, penalty, optimizer, schedule), built from their
+  names or taken as given, each validated against its own
+  ``_parameter_constraints`` with scikit-learn's machinery, and the rules
+  that span several of them (:func:`resolve_components`);
+* the weight of each class and of each training row
+  (:func:`class_weights`, :func:`training_weights`);
+* the rows held out for early stopping (:func:`validation_split`);
+* the batch as an integer number of rows (:func:`resolve_batch`: below the
+  plan, nothing sees ``"full"``);
+* the initial weights (:func:`initial_weights`).
+
+It reads the parameters as a dict (:func:`parameters`), never the
+estimator itself, and returns plain values.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import assert_all_finite, compute_class_weight
+
+from skgd._engine import Engine
+from skgd._objective import Objective
+from skgd.losses import Loss, get_loss
+from skgd.optimizers import Optimizer, get_optimizer
+from skgd.penalties import get_penalty
+from skgd.schedules import Schedule, get_schedule
+
+
+#: The estimator parameters the plan reads (all public attributes).
+PARAMETERS = (
+    "loss",
+    "penalty",
+    "alpha",
+    "l1_ratio",
+    "fit_intercept",
+    "epsilon",
+    "learning_rate",
+    "eta0",
+    "power_t",
+    "early_stopping",
+    "validation_fraction",
+    "random_state",
+    "class_weight",
+    "average",
+    "batch_size",
+    "optimizer",
+    "n_jobs",
+)
+
+
+def parameters(estimator):
+    """The plan's parameters of ``estimator``, by name.
+
+    Read as attributes, not with ``get_params``: the presets fix ``loss``
+    on the class.
+    """
+    return {name: getattr(estimator, name) for name in PARAMETERS}
+
+
+@dataclass
+class Components:
+    """The validated loss, penalty (or None), optimizer and schedule."""
+
+    loss: Loss
+    penalty: object
+    optimizer: Optimizer
+    schedule: Schedule
+
+
+def _require_method(obj, base, method, parameter):
+    """TypeError if a component subclass left an abstract method unimplemented."""
+    if getattr(type(obj), method) is getattr(base, method):
+        raise TypeError(
+            f"{parameter}={obj!r} does not implement {method}(); a custom "
+            f"{base.__name__} must define it."
+        )
+
+
+def _check_string_rules(params):
+    """Rules between the estimator's own parameters (named components)."""
+    if params["learning_rate"] == "optimal" and params["alpha"] == 0:
+        raise ValueError(
+            "alpha must be > 0 with learning_rate='optimal': the 'optimal' "
+            "schedule is 1 / (alpha * (t0 + t - 1)). Use another "
+            "learning_rate or a positive alpha."
+        )
+    if params["penalty"] == "elasticnet" and params["l1_ratio"] is None:
+        raise ValueError(
+            "l1_ratio must be set when penalty='elasticnet'; got None. Use a "
+            "float in [0, 1] (0 is pure L2, 1 pure L1)."
+        )
+
+
+def _check_batch_sized_schedule(params, components):
+    """A schedule that sizes each step from the sample (passive-aggressive)."""
+    if not components.schedule.needs_batch:
+        return
+    rate, loss = params["learning_rate"], components.loss
+    if loss.multiclass or not loss.unit_slope:
+        raise ValueError(
+            f"learning_rate={rate!r} needs a binary loss whose slope is +1 or -1 "
+            "wherever it is positive ('hinge', 'perceptron' or "
+            f"'epsilon_insensitive'); got loss={params['loss']!r}."
+        )
+    if params["batch_size"] != 1 or not components.optimizer.plain:
+        raise ValueError(
+            f"learning_rate={rate!r} is a per-sample rule: it needs batch_size=1 "
+            f"and optimizer='sgd'; got batch_size={params['batch_size']!r}, "
+            f"optimizer={params['optimizer']!r}."
+        )
+
+
+def _check_partial_fit_rules(params):
+    if params["early_stopping"]:
+        raise ValueError(
+            "early_stopping=True does not apply to partial_fit, which runs "
+            "one epoch per call; set early_stopping=False."
+        )
+    if params["class_weight"] == "balanced":
+        raise ValueError(
+            "class_weight='balanced' is not supported by partial_fit: it "
+            "needs the class frequencies of all the data. Compute them "
+            "with sklearn.utils.compute_class_weight('balanced', "
+            "classes=classes, y=y) on a large enough sample and pass the "
+            "resulting dict as class_weight."
+        )
+
+
+def resolve_components(params, *, for_partial_fit=False):
+    """The :class:`Components` of the estimator parameters ``params``.
+
+    Names become components with the estimator's hyperparameters; instances
+    are used as given. Each is validated like an estimator (its
+    ``_parameter_constraints``; ``InvalidParameterError`` names the
+    parameter, the value and what is allowed), custom subclasses must
+    implement their abstract methods, and the rules between components hold
+    for instances exactly as for names.
+    """
+    _check_string_rules(params)
+    l1_ratio = 0.15 if params["l1_ratio"] is None else params["l1_ratio"]
+    components = Components(
+        loss=get_loss(params["loss"], params["epsilon"]),
+        penalty=get_penalty(params["penalty"], l1_ratio),
+        optimizer=get_optimizer(params["optimizer"]),
+        schedule=get_schedule(
+            params["learning_rate"],
+            eta0=params["eta0"],
+            power_t=params["power_t"],
+            alpha=params["alpha"],
+        ),
+    )
+    for component in vars(components).values():
+        if component is not None:
+            component._validate_params()
+    _require_method(components.loss, Loss, "loss", "loss")
+    _require_method(components.loss, Loss, "gradient", "loss")
+    _require_method(components.optimizer, Optimizer, "update", "optimizer")
+    _require_method(components.schedule, Schedule, "rate", "learning_rate")
+    _check_batch_sized_schedule(params, components)
+    if for_partial_fit:
+        _check_partial_fit_rules(params)
+    return components
+
+
+def make_objective(params, components, n_classes):
+    """The training objective of these parameters for ``n_classes`` classes."""
+    return Objective(
+        components.loss,
+        components.penalty,
+        params["alpha"],
+        params["fit_intercept"],
+        n_classes,
+    )
+
+
+# -- weights ------------------------------------------------------------------
+
+
+def class_weights(class_weight, classes, counts):
+    """One weight per class: ``class_weight`` for these classes.
+
+    ``counts`` are the class frequencies (for ``"balanced"``,
+    ``n_samples / (n_classes * counts)`` as scikit-learn defines it).
+    """
+    if class_weight is None:
+        return np.ones(len(classes))
+    if isinstance(class_weight, str):  # "balanced", from the counts alone
+        if not counts.all():
+            absent = classes[counts == 0].tolist()
+            raise ValueError(
+                f"class_weight='balanced' needs every class in y; {absent!r} "
+                "have no samples."
+            )
+        return counts.sum() / (len(classes) * counts.astype(np.float64))
+    weights = compute_class_weight(class_weight, classes=classes, y=classes)
+    if not (np.isfinite(weights).all() and (weights >= 0).all()):
+        raise ValueError(
+            f"class_weight={class_weight!r} gives a class a negative or "
+            "non-finite weight; class weights must be finite and >= 0."
+        )
+    return weights
+
+
+def training_weights(class_weight_vector, y_idx, sample_weight, dtype):
+    """Sample weight times class weight, one per row, in ``dtype``."""
+    weights = class_weight_vector[y_idx].astype(dtype)
+    if sample_weight is not None:
+        weights *= sample_weight
+    return weights
+
+
+def check_total_weight(total):
+    """ValueError unless the training weights sum to something positive."""
+    if not total > 0:
+        raise ValueError(
+            "The training weights (sample_weight times class_weight) sum to "
+            "zero: at least one row needs a positive weight."
+        )
+
+
+# -- rows, batch, weights to start from ---------------------------------------
+
+
+def validation_split(params, y_idx, n_classes, sample_weight):
+    """``(train_rows, validation_rows)`` for early stopping, or None.
+
+    A stratified split of ``validation_fraction`` of the rows, drawn with
+    ``random_state``; the training rows are sorted.
+    """
+    if not params["early_stopping"]:
+        return None
+    fraction = params["validation_fraction"]
+    cv = StratifiedShuffleSplit(test_size=fraction, random_state=params["random_state"])
+    n = len(y_idx)
+    try:
+        train_rows, val_rows = next(cv.split(np.zeros((n, 1)), y_idx))
+    except ValueError as exc:
+        # StratifiedShuffleSplit's message speaks of its own test_size.
+        raise ValueError(
+            f"early_stopping=True cannot split {n} samples of {n_classes} classes "
+            f"with validation_fraction={fraction!r} "
+            f"({int(np.ceil(fraction * n))} held out): a stratified split needs "
+            "at least 2 samples of each class and at least "
+            f"{n_classes} samples on each side. Change validation_fraction, add "
+            "samples, or set early_stopping=False."
+        ) from exc
+    if sample_weight is not None and not sample_weight[val_rows].sum() > 0:
+        raise ValueError(
+            "The sample weights of the validation split are all zero; use "
+            "another random_state or validation_fraction, or disable "
+            "early_stopping."
+        )
+    return np.sort(train_rows), val_rows
+
+
+def resolve_batch(batch_size, n_rows):
+    """Rows per step: ``"full"``, or a size above ``n_rows``, is ``n_rows``."""
+    if batch_size == "full":
+        return int(n_rows)
+    return int(min(batch_size, n_rows))
+
+
+def n_outputs(n_classes):
+    """Score columns: one for two classes, one per class otherwise."""
+    return 1 if n_classes == 2 else n_classes
+
+
+def initial_weights(coef_init, intercept_init, shape, dtype):
+    """``(coef, intercept)`` to start from: zeros, or the checked copies."""
+    n_out, n_features = shape
+    if coef_init is None:
+        coef = np.zeros(shape, dtype=dtype)
+    else:
+        coef = np.asarray(
+            coef_init.toarray() if sp.issparse(coef_init) else coef_init,
+            dtype=dtype,
+        )
+        # A NaN start would surface as a divergence, blamed on eta0.
+        assert_all_finite(coef, input_name="coef_init")
+        if coef.size != n_out * n_features or (coef.ndim == 2 and coef.shape != shape):
+            raise ValueError(
+                f"coef_init has shape {coef.shape}; this problem needs "
+                f"({n_out}, {n_features}) (n_outputs, n_features)."
+            )
+        coef = coef.reshape(shape).copy()
+    if intercept_init is None:
+        intercept = np.zeros(n_out, dtype=dtype)
+    else:
+        intercept = np.asarray(intercept_init, dtype=dtype).reshape(-1).copy()
+        assert_all_finite(intercept, input_name="intercept_init")
+        if intercept.shape != (n_out,):
+            raise ValueError(
+                f"intercept_init has {intercept.size} values; this problem needs "
+                f"{n_out}."
+            )
+    return coef, intercept
+
+
+# -- the plan ------------------------------------------------------------------
+
+
+class InMemoryData:
+    """Validated training data in memory, as the plan reads it.
+
+    ``X`` (NumPy array or CSR matrix), the labels ``y``, their class
+    indices ``y_idx`` into ``classes``, and ``sample_weight`` (or None).
+    """
+
+    def __init__(self, X, y, y_idx, classes, sample_weight):
+        self.X, self.y, self.y_idx = X, y, y_idx
+        self.classes, self.sample_weight = classes, sample_weight
+        self.counts = np.bincount(y_idx, minlength=len(classes))
+        self.n_rows, self.n_features = X.shape
+        self.dtype = X.dtype
+
+
+@dataclass
+class TrainingPlan:
+    """What one fit (or one partial_fit call) trains with.
+
+    ``batch`` is an integer number of rows (the full batch is ``n_train``);
+    ``weights`` are the training weights of the rows in memory (None for
+    data on a cluster, which applies ``class_weights`` block by block);
+    ``rows`` are the training rows when some are held out (else None) and
+    ``validation_rows`` the held-out ones.
+    """
+
+    components: Components
+    objective: Objective
+    batch: int
+    average: int
+    n_jobs: object
+    class_weights: np.ndarray
+    coef: np.ndarray
+    intercept: np.ndarray
+    weights: np.ndarray = None
+    rows: np.ndarray = None
+    validation_rows: np.ndarray = None
+
+    def engine(self):
+        """A fresh engine for this plan."""
+        c = self.components
+        return Engine(
+            self.objective, c.optimizer, c.schedule, self.batch, self.average, self.n_jobs
+        )
+
+
+def make_plan(params, components, data, *, init=(None, None), dtype=None):
+    """The :class:`TrainingPlan` of parameters ``params`` for ``data``.
+
+    ``components`` come from :func:`resolve_components` (called first, so
+    that bad parameters are reported before bad data). ``data`` describes
+    the training data: ``classes``, their ``counts``, ``n_features``,
+    ``dtype``, ``n_rows``, and for data in memory ``y_idx`` (the class index
+    of each row) and ``sample_weight``; data on a cluster has no ``y_idx``
+    and is weighted block by block. ``init`` holds the weights to start
+    from (``coef_init``, ``intercept_init``; None for zeros), in ``dtype``
+    (default: the data's).
+    """
+    n_classes = len(data.classes)
+    cw = class_weights(params["class_weight"], data.classes, data.counts)
+    weights = rows = validation_rows = None
+    n_train = data.n_rows
+    y_idx = getattr(data, "y_idx", None)
+    if y_idx is not None:
+        weights = training_weights(cw, y_idx, data.sample_weight, data.dtype)
+        check_total_weight(weights.sum())
+        split = validation_split(params, y_idx, n_classes, data.sample_weight)
+        if split is not None:
+            rows, validation_rows = split
+            check_total_weight(weights[rows].sum())
+            n_train = len(rows)
+    else:
+        # Weighted block by block where the data is; the per-class sums
+        # tell whether any weight is left.
+        check_total_weight(cw @ data.weight_sums)
+    coef, intercept = initial_weights(
+        *init, (n_outputs(n_classes), data.n_features), dtype or data.dtype
+    )
+    return TrainingPlan(
+        components=components,
+        objective=make_objective(params, components, n_classes),
+        batch=resolve_batch(params["batch_size"], n_train),
+        average=int(params["average"]),
+        n_jobs=params["n_jobs"],
+        class_weights=cw,
+        coef=coef,
+        intercept=intercept,
+        weights=weights,
+        rows=rows,
+        validation_rows=validation_rows,
+    )
