@@ -540,7 +540,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         warm = self.warm_start and hasattr(self, "_state")
         if warm:
             coef_init = self.coef_ if coef_init is None else coef_init
-            intercept_init = self.intercept_ if intercept_init is None else intercept_init
+            intercept_init = (
+                self.intercept_ if intercept_init is None else intercept_init
+            )
         on_dask = _dask.is_dask_collection(X)
         if on_dask:
             # Blocks on a cluster: the data stays there (skgd._dask).
@@ -684,9 +686,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         params = parameters(self)
         components = resolve_components(params, for_partial_fit=True)
         classes = self._stream_classes(classes)
-        data = self._in_memory(
-            X, y, sample_weight, classes=classes, reset=first_call
-        )
+        data = self._in_memory(X, y, sample_weight, classes=classes, reset=first_call)
         if first_call:
             self.classes_ = classes
         # Checked before training, so that bad held-out data fails the call

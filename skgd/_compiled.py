@@ -110,7 +110,9 @@ def _components(engine, specs, sched_state):
     l2 = l1 = 0.0
     if specs["penalty"] is not None:
         alpha = engine.objective.alpha
-        l2, l1 = (alpha * v for v in _values(engine.objective.penalty, specs["penalty"]))
+        l2, l1 = (
+            alpha * v for v in _values(engine.objective.penalty, specs["penalty"])
+        )
     optimizer, schedule = specs["optimizer"], specs["schedule"]
     return (
         (
@@ -289,7 +291,12 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
     )
     components = _components(engine, specs, state.sched_state)
     results, sums = _run_groups(
-        engine, coef, (arrays, numbers, components), arguments, per_row or sparse, n_jobs
+        engine,
+        coef,
+        (arrays, numbers, components),
+        arguments,
+        per_row or sparse,
+        n_jobs,
     )
     if transposed:
         state.coef[...] = coef

@@ -226,7 +226,9 @@ class BlockSums:
 
         self._blocks = data.blocks()
         # One key for the constant part, shared by all block tasks.
-        self._problem = dask.delayed((objective, data.classes, class_weights), pure=True)
+        self._problem = dask.delayed(
+            (objective, data.classes, class_weights), pure=True
+        )
         self._objective = objective
 
     def run_epoch(self, engine, state, shuffle):

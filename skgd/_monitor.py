@@ -53,7 +53,7 @@ def record_score(record, score, coef, intercept, *, tol, n_iter_no_change):
     misses = 0 if improved else record["n_calls_no_improvement_"] + 1
     new["n_calls_no_improvement_"] = misses
     new["stopped_improving_"] = misses >= n_iter_no_change
-    new["validation_scores_"] = ([] if record is None else record["validation_scores_"]) + [
-        score
-    ]
+    new["validation_scores_"] = (
+        [] if record is None else record["validation_scores_"]
+    ) + [score]
     return new

@@ -33,7 +33,6 @@ from skgd.optimizers import Optimizer, get_optimizer
 from skgd.penalties import get_penalty
 from skgd.schedules import Schedule, get_schedule
 
-
 #: The estimator parameters the plan reads (all public attributes).
 PARAMETERS = (
     "loss",
@@ -349,7 +348,12 @@ class TrainingPlan:
         """A fresh engine for this plan."""
         c = self.components
         return Engine(
-            self.objective, c.optimizer, c.schedule, self.batch, self.average, self.n_jobs
+            self.objective,
+            c.optimizer,
+            c.schedule,
+            self.batch,
+            self.average,
+            self.n_jobs,
         )
 
 

@@ -141,6 +141,36 @@ def test_compiled_epoch_equals_numpy_epoch(loss, optimizer, monkeypatch):
 
 
 @requires_extension
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+@pytest.mark.parametrize("loss", ["hinge", "perceptron", "epsilon_insensitive"])
+def test_passive_aggressive_runs_compiled(learning_rate, loss, monkeypatch):
+    """Passive-aggressive steps in the per-row kernel, against the NumPy
+    engine: every penalty, dense and CSR, two and three classes, averaging,
+    and a row of norm zero (which takes no data step)."""
+    cases = itertools.product(PENALTIES, [False, True], [2, 3], [False, 7])
+    for case, (penalty, sparse, n_classes, average) in enumerate(cases):
+        X, y = _problem(n_classes, n_samples=40, n_features=6)
+        X[3] = 0.0
+        X = _sparsify(X) if sparse else X
+        params = dict(
+            loss=loss,
+            learning_rate=learning_rate,
+            eta0=0.3,
+            penalty=penalty,
+            alpha=1e-2,
+            average=average,
+            max_iter=3,
+            tol=None,
+            random_state=case,
+        )
+        compiled, reference = _pair(params, X, y, monkeypatch)
+        try:
+            _assert_same_fit(compiled, reference)
+        except AssertionError as error:
+            raise AssertionError(f"{params}, sparse={sparse}") from error
+
+
+@requires_extension
 @pytest.mark.parametrize("loss", ["hinge", "log_loss"])
 def test_compiled_optimal_schedule(loss, problem, monkeypatch):
     X, y = problem

@@ -43,3 +43,77 @@ def test_get_penalty():
     with pytest.raises(ValueError, match="penalty='l3' is not a known penalty"):
         get_penalty("l3")
     assert Penalty().value(np.ones(3)) == 0.0
+
+
+class SmoothL1(Penalty):
+    """A penalty of its own: sum of sqrt(w^2 + e^2) - e (a smoothed L1)."""
+
+    def __init__(self, e=0.1):
+        self.e = e
+
+    def value(self, coef):
+        return float(np.sum(np.sqrt(coef**2 + self.e**2) - self.e))
+
+    def gradient(self, coef):
+        return coef / np.sqrt(coef**2 + self.e**2)
+
+
+def test_a_penalty_of_its_own_is_trained_by_its_gradient(multiclass):
+    """What the gradient check checks is what is trained: full-batch descent
+    with a custom penalty equals the hand-written loop with its gradient,
+    and the loss curve holds its value."""
+    from scipy.special import log_softmax, softmax
+
+    from skgd import GDClassifier
+    from skgd.gradient_check import check_estimator_gradient
+
+    X, y = multiclass
+    alpha, eta, epochs = 0.05, 0.5, 6
+    est = GDClassifier(
+        loss="softmax",
+        penalty=SmoothL1(),
+        alpha=alpha,
+        batch_size="full",
+        learning_rate="constant",
+        eta0=eta,
+        max_iter=epochs,
+        tol=None,
+    )
+    check_estimator_gradient(est, X, y).assert_passed()
+    est.fit(X, y)
+    W, b = np.zeros((3, X.shape[1])), np.zeros(3)
+    objectives = []
+    for _ in range(epochs):
+        Z = X @ W.T + b
+        logp = log_softmax(Z, axis=1)
+        objectives.append(
+            -logp[np.arange(len(y)), y].mean() + alpha * SmoothL1().value(W)
+        )
+        G = softmax(Z, axis=1)
+        G[np.arange(len(y)), y] -= 1.0
+        G /= len(y)
+        W, b = W - eta * (G.T @ X + alpha * SmoothL1().gradient(W)), b - eta * G.sum(0)
+    np.testing.assert_allclose(est.coef_, W, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(est.intercept_, b, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(est.loss_curve_, objectives, rtol=1e-10)
+
+
+def test_a_mixture_subclass_trains_as_its_weights_say(multiclass):
+    """A subclass that only sets the L2/L1 weights is the mixture it states
+    (NumPy engine: no declaration of its own) = the built-in (compiled)."""
+    from skgd import GDClassifier
+
+    class HalfElasticNet(Penalty):
+        l2_weight = property(lambda self: 0.4)
+        l1_weight = property(lambda self: 0.1)
+
+    X, y = multiclass
+    params = dict(alpha=0.02, learning_rate="constant", eta0=0.05, max_iter=3)
+    params.update(tol=None, random_state=0)
+    mine = GDClassifier(penalty=HalfElasticNet(), **params).fit(X, y)
+    theirs = GDClassifier(
+        penalty=ElasticNet(l1_ratio=0.2), **{**params, "alpha": 0.01}
+    ).fit(X, y)
+    assert HalfElasticNet().mixture() == (0.4, 0.1)
+    assert SmoothL1().mixture() is None
+    np.testing.assert_allclose(mine.coef_, theirs.coef_, rtol=1e-10, atol=1e-13)
