@@ -13,13 +13,18 @@ encoding, set-up; that part is reported separately as "fit overhead"), of
   ``n_jobs=1`` for 10 classes);
 * MLPClassifier(hidden_layer_sizes=()), a linear softmax/logistic model
   trained by mini-batch SGD, for batches of 32 and more;
+* scikit-learn's PassiveAggressiveClassifier (PA-I and PA-II, deprecated
+  since scikit-learn 1.8; SGDClassifier's ``learning_rate="pa1"``/``"pa2"``
+  where it is gone) against skgd's passive-aggressive steps, on the binary
+  workloads;
 * a plain NumPy mini-batch softmax loop (shuffle, slice, two matrix
   products, step), the baseline any Python implementation starts from;
 
 and the bounds of the machine in the same run: the time to read X once
 (memory bandwidth) and the time of the two GEMMs an epoch needs (scores and
 gradient over all rows) with every core. Every model trains by plain SGD
-with a constant step, so that the peers do the same work. It prints a
+with a constant step (the passive-aggressive rows by their own steps, C =
+1, no penalty), so that the peers do the same work. It prints a
 markdown table of medians and ratios, with test accuracy and the peak extra
 memory of ``fit`` (traced allocations; X itself is allocated before), and
 writes the same as JSON.
@@ -43,10 +48,16 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier
 from sklearn.neural_network import MLPClassifier
 
+try:  # deprecated in scikit-learn 1.8, removed in 1.10
+    from sklearn.linear_model import PassiveAggressiveClassifier
+except ImportError:  # pragma: no cover
+    PassiveAggressiveClassifier = None
+
 from skgd import GDClassifier, _compiled
 
 ETA0 = 0.01
 ALPHA = 1e-4
+PA_C = 1.0  # the aggressiveness of the passive-aggressive rows
 
 
 def _median_time(fn, repeats):
@@ -123,6 +134,7 @@ def _epoch_time(make, X, y, repeats, extra=3):
 def _fit(est, X, y):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", FutureWarning)  # the deprecated PA class
         return est.fit(X, y)
 
 
@@ -207,6 +219,52 @@ def _bench_batch(name, loss, batch_size, data, peers, repeats):
     return row
 
 
+def _passive_aggressive(variant, max_iter):
+    """skgd's PA-I or PA-II, and scikit-learn's, at the same settings."""
+    common = dict(max_iter=max_iter, tol=None, random_state=0)
+    ours = GDClassifier(
+        loss="hinge", penalty=None, learning_rate=f"pa{variant}", eta0=PA_C, **common
+    )
+    if PassiveAggressiveClassifier is not None:
+        loss = "hinge" if variant == 1 else "squared_hinge"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # deprecated class
+            theirs = PassiveAggressiveClassifier(C=PA_C, loss=loss, n_jobs=1, **common)
+    else:
+        theirs = SGDClassifier(
+            loss="hinge",
+            penalty=None,
+            learning_rate=f"pa{variant}",
+            eta0=PA_C,
+            n_jobs=1,
+            **common,
+        )
+    return ours, theirs
+
+
+def _bench_passive_aggressive(name, variant, data, peers, repeats):
+    X_train, y_train, X_test, y_test, _ = data
+    epoch, overhead = _epoch_time(
+        lambda m: _passive_aggressive(variant, m)[0], X_train, y_train, repeats
+    )
+    pa_epoch, _ = _epoch_time(
+        lambda m: _passive_aggressive(variant, m)[1], X_train, y_train, repeats
+    )
+    est, ref = (_fit(e, X_train, y_train) for e in _passive_aggressive(variant, 1))
+    return {
+        "data": name,
+        "loss": f"hinge, pa{variant}",
+        "batch_size": 1,
+        "skgd_epoch_s": epoch,
+        "skgd_fit_overhead_s": overhead,
+        "accuracy": est.score(X_test, y_test),
+        "passive_aggressive_epoch_s": pa_epoch,
+        "passive_aggressive_accuracy": ref.score(X_test, y_test),
+        "peak_fit_mb": _peak_memory(lambda: _fit(est, X_train, y_train)) / 2**20,
+        **peers,
+    }
+
+
 def _mlp(batch_size, max_iter):
     return MLPClassifier(
         hidden_layer_sizes=(),
@@ -261,6 +319,11 @@ def run(n=200_000, d_sparse=100_000, repeats=3, batch_sizes=(1, 32, 256, 4096, "
                 row = _bench_batch(name, loss, batch_size, data, peers, repeats)
                 results.append(row)
                 print(_format_row(row), flush=True)
+        if n_classes == 2:
+            for variant in (1, 2):
+                row = _bench_passive_aggressive(name, variant, data, peers, repeats)
+                results.append(row)
+                print(_format_row(row), flush=True)
     return results
 
 
@@ -275,23 +338,27 @@ def _ratio(a, b):
 
 
 HEADER = (
-    "| data | loss | batch | skgd epoch (s) | / SGDClassifier | / NumPy engine | "
-    "/ NumPy loop | / MLP | / bound | fit overhead (s) | accuracy (NumPy engine) "
-    "| fit peak MB (X MB) |\n|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| data | loss | batch | skgd epoch (s) | / SGDClassifier | / PA classifier "
+    "| / NumPy engine | / NumPy loop | / MLP | / bound | fit overhead (s) "
+    "| accuracy (peer) | fit peak MB (X MB) |"
+    "\n|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
 def _cells(r):
     ours = r["skgd_epoch_s"]
     accuracy = f"{r['accuracy']:.3f}"
-    if "numpy_engine_accuracy" in r:
-        accuracy += f" ({r['numpy_engine_accuracy']:.3f})"
+    peer = r.get("numpy_engine_accuracy", r.get("passive_aggressive_accuracy"))
+    if peer is not None:
+        accuracy += f" ({peer:.3f})"
+    pa = "passive_aggressive_epoch_s" in r
     return [
         r["data"],
         r["loss"],
         str(r["batch_size"]),
         f"{ours:.3f}",
-        _ratio(ours, r["sgdclassifier_epoch_s"]),
+        "-" if pa else _ratio(ours, r["sgdclassifier_epoch_s"]),
+        _ratio(ours, r.get("passive_aggressive_epoch_s")),
         _ratio(ours, r.get("numpy_engine_epoch_s")),
         _ratio(ours, r.get("numpy_loop_epoch_s")),
         _ratio(ours, r.get("mlp_epoch_s")),

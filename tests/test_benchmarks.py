@@ -22,8 +22,14 @@ def bench():
 
 def test_bench_runs_and_reports_every_column(bench, capsys):
     rows = bench.run(n=300, d_sparse=400, repeats=1, batch_sizes=(1, 32, "full"))
-    # 6 workloads x 2 losses x 3 batch sizes
-    assert len(rows) == 36
+    # 6 workloads x 2 losses x 3 batch sizes, and PA-I and PA-II on the 3
+    # binary workloads
+    assert len(rows) == 36 + 6
+    pa_rows = [r for r in rows if "passive_aggressive_epoch_s" in r]
+    assert len(pa_rows) == 6
+    for row in pa_rows:
+        assert row["passive_aggressive_epoch_s"] > 0 and row["batch_size"] == 1
+        assert 0.0 <= row["passive_aggressive_accuracy"] <= 1.0
     for row in rows:
         assert row["skgd_epoch_s"] > 0 and row["sgdclassifier_epoch_s"] > 0
         assert 0.0 <= row["accuracy"] <= 1.0
@@ -36,6 +42,7 @@ def test_bench_runs_and_reports_every_column(bench, capsys):
     assert all("numpy_loop_epoch_s" in r for r in softmax_32 if "CSR" not in r["data"])
     json.dumps(rows)  # the --json output
     table = bench._rst(rows, "Tiny run")
-    assert table.count('\n   "') == 37  # header + one line per row
-    assert bench._format_row(rows[0]).count("|") == 13
+    assert table.count('\n   "') == len(rows) + 1  # header + one line per row
+    assert bench._format_row(rows[0]).count("|") == 14
+    assert bench.HEADER.split("\n")[0].count("|") == 14
     capsys.readouterr()
