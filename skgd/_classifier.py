@@ -123,6 +123,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         is used as given.
     penalty : {"l2", "l1", "elasticnet"}, skgd.penalties.Penalty or None, default="l2"
         The regularizer; L1 parts give exact zeros (cumulative truncation).
+        A component instance (here and for ``loss``, ``optimizer`` and
+        ``learning_rate``) has its hyperparameters checked before training,
+        as the estimator's own are.
     alpha : float, default=1e-4
         Strength of the penalty; also sets the ``"optimal"`` schedule.
     l1_ratio : float or None, default=0.15
@@ -170,8 +173,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
           ``power_t``;
         - ``"adaptive"``: :math:`\eta_0`, divided by 5 whenever training stops
           improving;
-        - ``"pa1"``, ``"pa2"``: passive-aggressive steps (hinge loss,
-          ``batch_size=1``, plain SGD only).
+        - ``"pa1"``, ``"pa2"``: passive-aggressive steps (a loss of slope
+          :math:`\pm 1`: ``"hinge"``, ``"perceptron"`` or
+          ``"epsilon_insensitive"``; ``batch_size=1``, plain SGD only).
 
         The adaptive optimizers multiply their own per-coordinate scaling by
         :math:`\eta_t` too; with ``"adam"`` a ``"constant"`` rate of about
