@@ -50,6 +50,11 @@ ctypedef fused index_t:
     int
     long
 
+# The +1/-1 target of an output, looked up (a branch on the label would be
+# mispredicted half the time: labels come in no predictable order).
+cdef double[2] _TARGET
+_TARGET[:] = [-1.0, 1.0]
+
 
 # -- the components' arithmetic ------------------------------------------------
 
@@ -181,10 +186,7 @@ cdef inline void _row_loss(
         )
         return
     for c in range(n_out):
-        _loss_grad(
-            L.code, L.param, 1.0 if c == positive else -1.0, scores[c], &loss, &g,
-            single,
-        )
+        _loss_grad(L.code, L.param, _TARGET[c == positive], scores[c], &loss, &g, single)
         sums[c] += loss * w
         grads[c] = g
         if losses != NULL:
@@ -849,7 +851,7 @@ cdef void _float_block_loss(
             z = Z + k * n_out
             positive = T.y_idx[rows[k]] - L.first_class
             for c in range(n_out):
-                yv = 1.0 if c == positive else -1.0
+                yv = 2 * (c == positive) - 1  # +1/-1 without a branch
                 z[c] = yv * (z[c] + b[c])
         skgd_logistic_f32(<int> n, Z, G)  # Z: margins -> losses
         for k in range(nb):
@@ -860,7 +862,7 @@ cdef void _float_block_loss(
             g = G + k * n_out
             positive = T.y_idx[i] - L.first_class
             for c in range(n_out):
-                yv = 1.0 if c == positive else -1.0
+                yv = 2 * (c == positive) - 1
                 sums[c] += w * z[c]
                 g[c] = yv * g[c] * f
                 if M.fit_intercept:
@@ -956,7 +958,9 @@ cdef void _dense_lane(
     (its intercept part into ``L.b``, its loss into ``L.sums``).
     """
     cdef Py_ssize_t b0, b1, k, i, c, size = stop - start, n_out = M.n_out
-    cdef Py_ssize_t pinned = loss.pinned
+    cdef LossSpec spec = loss[0]  # a local copy: its fields stay in registers
+    cdef Py_ssize_t pinned = spec.pinned
+    cdef bint fit_intercept = M.fit_intercept
     cdef int nf = <int> X.n_cols, ldr
     cdef bint first = True
     cdef const floating *rows
@@ -978,10 +982,10 @@ cdef void _dense_lane(
         _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, W, <int> M.w0,
               rows, ldr, 0.0, Z, <int> n_out)
         if floating is float and pinned == 0 and (
-            loss.code == LOG or loss.code == SOFTMAX
+            spec.code == LOG or spec.code == SOFTMAX
         ):
             _float_block_loss(
-                loss, b1 - b0, &order[b0], T, M, size, <float *> Z, <float *> G,
+                &spec, b1 - b0, &order[b0], T, M, size, <float *> Z, <float *> G,
                 lane_b, sums,
             )
         else:
@@ -990,14 +994,14 @@ cdef void _dense_lane(
                 for c in range(n_out):
                     scores[c + pinned] = Z[(k - b0) * n_out + c] + b[c]
                 _row_loss(
-                    loss, T.y_idx[i], n_out, scores, grads, NULL, weight[i], sums,
+                    &spec, T.y_idx[i], n_out, scores, grads, NULL, weight[i], sums,
                     floating is float,
                 )
                 f = row_scale[i] / size
                 for c in range(n_out):
                     g = grads[c + pinned] * f
                     G[(k - b0) * n_out + c] = g
-                    if M.fit_intercept:
+                    if fit_intercept:
                         lane_b[c] += g
         _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
               G, <int> n_out, 0.0 if first else 1.0, GR, nf)
