@@ -461,7 +461,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     # -- training -------------------------------------------------------------
 
     def _start(self, engine, plan, warm):
-        """The training state: continued (warm) or fresh from the plan."""
+        """The training state: continued (a warm start, or a later call of
+        partial_fit) where the weights keep their shape, else fresh."""
         if warm and self._state.coef.shape == plan.coef.shape:
             # Continue the optimizer state and the schedule clock.
             return engine.resume(self._state, plan.coef, plan.intercept)
@@ -713,14 +714,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 params, components, data, init=init, dtype=state.coef.dtype
             )
         engine = plan.engine()
+        self._state = self._start(engine, plan, warm=not first_call)
         if first_call:
-            rng = check_random_state(self.random_state)
-            self._state = engine.init_state(plan.coef, plan.intercept, rng)
             self.loss_curve_ = []
             self.validation_scores_ = None
             self.best_validation_score_ = None
-        else:
-            self._state = engine.resume(self._state, plan.coef, plan.intercept)
         Y = plan.objective.encode(data.y_idx, data.dtype)
         source = RowsInMemory(data.X, Y, data.y_idx, plan.weights, None, plan.batch)
         self._train("partial_fit", engine, source, data, max_epochs=1)

@@ -173,9 +173,11 @@ cdef struct Buffers:
 cdef struct Lanes:
     # Dense batches: blocks of ``block_rows`` rows dealt to LANES lanes, each
     # with its own gathered rows ``Xb``, scores ``Z``, score gradients ``G``,
-    # data gradient ``GR`` (X's type) and double sums: intercept gradient,
-    # loss, and one row's scores and gradients. ``*_step``: elements from
-    # one lane's buffer to the next.
+    # data gradient ``GR`` (X's type) and ``doubles``: its intercept
+    # gradient, loss sums (n_out each), one row's scores and gradients
+    # (n_out + 1 each). ``*_step``: elements from one lane's buffer to the
+    # next, whole cache lines apart (lanes that run in two threads would
+    # otherwise write to the same lines).
     void *Xb
     void *Z
     void *G
@@ -183,10 +185,8 @@ cdef struct Lanes:
     Py_ssize_t xb_step
     Py_ssize_t z_step
     Py_ssize_t gr_step
-    double *b
-    double *sums
-    double *scores
-    double *grads
+    double *doubles
+    Py_ssize_t doubles_step
     Py_ssize_t block_rows
     bint row_major  # rows that BLAS can read where they are
     int n_threads

@@ -955,7 +955,7 @@ cdef void _dense_lane(
 
     Two matrix products per block of rows: the scores Xb W^T, then the
     gradient G^T Xb, summed over the lane's blocks into the lane's ``GR``
-    (its intercept part into ``L.b``, its loss into ``L.sums``).
+    (its intercept part and its loss into the lane's ``L.doubles``).
     """
     cdef Py_ssize_t b0, b1, k, i, c, size = stop - start, n_out = M.n_out
     cdef LossSpec spec = loss[0]  # a local copy: its fields stay in registers
@@ -971,10 +971,10 @@ cdef void _dense_lane(
     cdef floating *Z = <floating *> L.Z + lane * L.z_step
     cdef floating *G = <floating *> L.G + lane * L.z_step
     cdef floating *GR = <floating *> L.GR + lane * L.gr_step
-    cdef double *lane_b = L.b + lane * n_out
-    cdef double *sums = L.sums + lane * n_out
-    cdef double *scores = L.scores + lane * (n_out + 1)
-    cdef double *grads = L.grads + lane * (n_out + 1)
+    cdef double *lane_b = L.doubles + lane * L.doubles_step
+    cdef double *sums = lane_b + n_out
+    cdef double *scores = sums + n_out
+    cdef double *grads = scores + n_out + 1
     b0 = start + lane * L.block_rows
     while b0 < stop:
         b1 = b0 + L.block_rows if b0 + L.block_rows < stop else stop
@@ -1033,6 +1033,7 @@ cdef void _dense_gradient(
     cdef Py_ssize_t n_blocks = (stop - start + L.block_rows - 1) // L.block_rows
     cdef floating *G = <floating *> B.G
     cdef const floating *GR = <const floating *> L.GR
+    cdef double *lane_sums
     cdef double g
     if n_blocks == 1 or L.n_threads == 1:
         for lane in range(LANES if n_blocks > 1 else 1):
@@ -1048,10 +1049,11 @@ cdef void _dense_gradient(
                 g = g + GR[lane * L.gr_step + c * nf + j]
             G[c * B.g0 + j * B.g1] = g
         for lane in range(used):
-            B.grad_b[c] += L.b[lane * n_out + c]
-            data_sums[c] += L.sums[lane * n_out + c]
-            L.b[lane * n_out + c] = 0.0
-            L.sums[lane * n_out + c] = 0.0
+            lane_sums = L.doubles + lane * L.doubles_step  # b, then the loss
+            B.grad_b[c] += lane_sums[c]
+            data_sums[c] += lane_sums[n_out + c]
+            lane_sums[c] = 0.0
+            lane_sums[n_out + c] = 0.0
 
 
 cdef inline void _csr_mark_and_add(
@@ -1506,7 +1508,6 @@ cdef Lanes _lanes(
     cdef Lanes L
     cdef Py_ssize_t k, rows = min(batch, n_rows), nf = R.n_cols, n_out = M.n_out
     cdef bint in_order = True
-    cdef double[::1] sums
     L.row_major = R.inc == 1 and R.ld >= nf
     L.block_rows = max(1, min(rows, 512, (1 << 22) // (nf * dtype.itemsize)))
     if rows >= 128:
@@ -1517,20 +1518,33 @@ cdef Lanes _lanes(
             in_order = False
             break
     gathers = not (in_order and L.row_major)
-    L.xb_step = L.block_rows * nf if gathers else 1
-    L.z_step, L.gr_step = L.block_rows * n_out, n_out * nf
-    Xb = np.zeros(LANES * L.xb_step, dtype)
-    Z = np.zeros(LANES * L.z_step, dtype)
-    G = np.zeros(LANES * L.z_step, dtype)
-    GR = np.zeros(LANES * L.gr_step, dtype)
-    sums = np.zeros(LANES * (4 * n_out + 2))
-    keep.extend([Xb, Z, G, GR, sums])
-    L.Xb, L.Z = _address(Xb, dtype, "Xb"), _address(Z, dtype, "Z")
-    L.G, L.GR = _address(G, dtype, "G"), _address(GR, dtype, "GR")
-    L.b, L.sums = &sums[0], &sums[LANES * n_out]
-    L.scores, L.grads = &sums[2 * LANES * n_out], &sums[LANES * (3 * n_out + 1)]
+    # Each lane's part a whole number of cache lines (64 bytes), from an
+    # address that starts one.
+    L.xb_step = _lines(L.block_rows * nf if gathers else 1, dtype.itemsize)
+    L.z_step = _lines(L.block_rows * n_out, dtype.itemsize)
+    L.gr_step = _lines(n_out * nf, dtype.itemsize)
+    L.doubles_step = _lines(4 * n_out + 2, 8)
+    L.Xb = _aligned(keep, LANES * L.xb_step, dtype)
+    L.Z = _aligned(keep, LANES * L.z_step, dtype)
+    L.G = _aligned(keep, LANES * L.z_step, dtype)
+    L.GR = _aligned(keep, LANES * L.gr_step, dtype)
+    L.doubles = <double *> _aligned(keep, LANES * L.doubles_step, np.dtype(np.float64))
     L.n_threads = n_threads
     return L
+
+
+cdef Py_ssize_t _lines(Py_ssize_t n, Py_ssize_t itemsize):
+    """``n`` elements rounded up to whole cache lines of 64 bytes."""
+    cdef Py_ssize_t per_line = 64 // itemsize
+    return (n + per_line - 1) // per_line * per_line
+
+
+cdef void *_aligned(list keep, Py_ssize_t n, object dtype) except NULL:
+    """``n`` zeros of ``dtype`` from a 64-byte boundary (kept alive by keep)."""
+    array = np.zeros(n + 64 // dtype.itemsize, dtype)
+    keep.append(array)
+    cdef size_t address = array.__array_interface__["data"][0]
+    return <void *> ((address + 63) // 64 * 64)
 
 
 def epoch(
