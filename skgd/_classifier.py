@@ -34,7 +34,15 @@ from skgd.optimizers import OPTIMIZER_NAMES, Optimizer
 from skgd.penalties import Penalty
 from skgd.schedules import Schedule
 
-_SCHEDULE_NAMES = {"constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"}
+_SCHEDULE_NAMES = {
+    "constant",
+    "optimal",
+    "invscaling",
+    "adaptive",
+    "pa1",
+    "pa2",
+    "line_search",
+}
 
 
 def _unorderable(name, labels):
@@ -598,11 +606,19 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.tol is not None
             and self.n_iter_ == self.max_iter
             and not report.stopped_by_callback
+            and not report.converged
         ):
+            if report.gap is not None:
+                advice = (
+                    f"the objective was certified within {report.gap:.3g} "
+                    f"(relative) of its minimum, not tol={self.tol!r}. Consider "
+                    "increasing max_iter or tol."
+                )
+            else:
+                advice = "convergence. Consider increasing max_iter, or raising "
+                advice += "eta0 or tol."
             warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached before "
-                "convergence. Consider increasing max_iter, or raising eta0 or "
-                "tol.",
+                f"Maximum number of epochs ({self.max_iter}) reached before {advice}",
                 ConvergenceWarning,
                 stacklevel=3,
             )

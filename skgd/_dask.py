@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
+from skgd._full_batch import smoothness_bound, squared_norms
 from skgd._plan import training_weights
 from skgd._sources import RowsInMemory
 
@@ -165,28 +166,38 @@ def _block_summary(Xb, yb, swb):
     return summary
 
 
-def _block_sums(problem, weights, Xb, yb, swb):
+def _block_sums(problem, weights, Xb, yb, swb, gradient=True):
     """One block's share of the full-batch objective at ``weights``.
 
     Returns ``(sum_i w_i L_i, sum_i w_i dL_i/dcoef, sum_i w_i dL_i/dintercept,
-    sum_i w_i)``, the sums in float64 so that adding blocks loses nothing.
+    sum_i w_i)``, the sums in float64 so that adding blocks loses nothing
+    (the gradients None without ``gradient``).
     """
     objective, classes, class_weights = problem
     coef, intercept = weights
     y_idx = np.searchsorted(classes, yb)
     Y = objective.encode(y_idx, Xb.dtype)
     w = training_weights(class_weights, y_idx, swb, Xb.dtype)
+    grad_coef = grad_intercept = None
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        values, grad_coef, grad_intercept = objective.batch_gradient(
-            coef, intercept, Xb, Y, w
-        )
+        if gradient:
+            values, grad_coef, grad_intercept = objective.batch_gradient(
+                coef, intercept, Xb, Y, w
+            )
+            grad_coef = grad_coef.astype(np.float64)
+            grad_intercept = grad_intercept.astype(np.float64)
+        else:
+            values = objective.loss_values(Y, objective.scores(coef, intercept, Xb))
         data = float(values @ w)
-    return (
-        data,
-        grad_coef.astype(np.float64),
-        grad_intercept.astype(np.float64),
-        float(w.sum(dtype=np.float64)),
-    )
+    return data, grad_coef, grad_intercept, float(w.sum(dtype=np.float64))
+
+
+def _block_norms(problem, Xb, yb, swb):
+    """``(sum_i w_i |x_i|^2, sum_i w_i)`` of one block."""
+    _, classes, class_weights = problem
+    y_idx = np.searchsorted(classes, yb)
+    w = training_weights(class_weights, y_idx, swb, np.float64)
+    return float(squared_norms(Xb) @ w), float(w.sum())
 
 
 # -- the sources -----------------------------------------------------------------
@@ -219,7 +230,12 @@ class DaskData:
 
 
 class BlockSums:
-    """Full-batch epochs: one gradient step from the sums of all blocks."""
+    """Full-batch epochs: one step from the sums of all blocks.
+
+    The blocks compute their sums on the workers; only O(model) numbers
+    travel. With a solver (a line search), each trial point is one more
+    reduction over the blocks (:meth:`__call__` is its oracle).
+    """
 
     def __init__(self, data, objective, class_weights):
         import dask
@@ -231,32 +247,46 @@ class BlockSums:
         )
         self._objective = objective
 
-    def run_epoch(self, engine, state, shuffle):
+    def __call__(self, coef, intercept, gradient):
+        """The weighted mean loss at ``(coef, intercept)`` and its gradients."""
         import dask
 
-        # The current weights travel to the workers once per epoch (one key);
-        # each block sends back O(model) numbers.
-        weights = dask.delayed((state.coef, state.intercept), pure=True)
+        # The weights travel to the workers once (one key); each block sends
+        # back O(model) numbers, added in block order (the same every run).
+        weights = dask.delayed((coef, intercept), pure=True)
         task = dask.delayed(_block_sums, pure=True)
         parts = dask.compute(
-            *(task(self._problem, weights, xb, yb, wb) for xb, yb, wb in self._blocks)
+            *(
+                task(self._problem, weights, xb, yb, wb, gradient)
+                for xb, yb, wb in self._blocks
+            )
         )
-        data = 0.0
-        grad_coef = np.zeros(state.coef.shape)
-        grad_intercept = np.zeros(state.intercept.shape)
-        total_weight = 0.0
-        # Block order, not completion order: the same sums every run.
-        for block_data, block_coef, block_intercept, block_weight in parts:
-            data += block_data
-            grad_coef += block_coef
-            grad_intercept += block_intercept
-            total_weight += block_weight
-        objective = data / total_weight + self._objective.penalty_value(state.coef)
+        total_weight = sum(part[3] for part in parts)
+        value = sum(part[0] for part in parts) / total_weight
+        if not gradient:
+            return value, None, None
+        grad_coef = sum(part[1] for part in parts) / total_weight
+        grad_intercept = sum(part[2] for part in parts) / total_weight
+        return value, grad_coef, grad_intercept
+
+    def smoothness(self):
+        """The curvature bound of ``_full_batch.smoothness_bound``, reduced
+        over the blocks."""
+        import dask
+
+        task = dask.delayed(_block_norms, pure=True)
+        parts = dask.compute(*(task(self._problem, *block) for block in self._blocks))
+        mean_sq = sum(p[0] for p in parts) / sum(p[1] for p in parts)
+        return smoothness_bound(self._objective, mean_sq)
+
+    def run_epoch(self, engine, state, shuffle):
+        if engine.certifies:
+            return engine.solver_step(state, self)
+        value, grad_coef, grad_intercept = self(state.coef, state.intercept, True)
+        objective = value + self._objective.penalty_value(state.coef)
         dtype = state.coef.dtype
         engine.full_batch_step(
-            state,
-            (grad_coef / total_weight).astype(dtype),
-            (grad_intercept / total_weight).astype(dtype),
+            state, grad_coef.astype(dtype), grad_intercept.astype(dtype)
         )
         return objective
 

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skgd import _compiled
+from skgd._full_batch import FullBatchSolver, MemoryOracle
 
 
 @dataclass
@@ -44,6 +45,7 @@ class TrainState:
     opt_owner: tuple = None  # the optimizer (type, parameters, dtype) of opt_state
     sched_owner: tuple = None  # the schedule (type, parameters) of sched_state
     average: int = 0  # averaging starts at update `average` (0: never)
+    solver: dict = None  # the full-batch solver's step, momentum, stopping norms
 
     @property
     def averaging(self):
@@ -91,7 +93,23 @@ class Engine:
         self.n_jobs = n_jobs
         self._l2, self._l1, self._own_penalty = objective.penalty_parts()
         self._penalised = bool(self._l2 or self._l1 or self._own_penalty)
-        self._compiled = _compiled.applies(self)
+        self._solver = None
+        if schedule.needs_objective:
+            self._solver = FullBatchSolver(objective, schedule)
+        self._compiled = self._solver is None and _compiled.applies(self)
+
+    @property
+    def certifies(self):
+        """True if training stops on a certificate of optimality (a solver)."""
+        return self._solver is not None
+
+    def converged(self, state, tol):
+        """True once the solver certifies the weights to be within ``tol``
+        (relative) of the optimal objective (``FullBatchSolver``)."""
+        if self._solver is None or tol is None:
+            return False
+        gap = state.solver.get("gap")
+        return gap is not None and gap <= tol
 
     def init_state(self, coef, intercept, rng):
         """A fresh state starting from ``coef`` and ``intercept`` (not copied)."""
@@ -105,6 +123,8 @@ class Engine:
             sched_owner=_owner(self.schedule),
             average=self.average,
         )
+        if self._solver is not None:
+            state.solver = self._solver.init()
         if self._l1:
             state.l1_q = np.zeros_like(coef)
         if self.average:
@@ -141,6 +161,10 @@ class Engine:
         if self.average and not _matches(state.avg_coef, coef):
             # The average of the one iterate seen so far.
             state.avg_coef, state.avg_intercept = coef.copy(), intercept.copy()
+        if self._solver is not None:
+            if state.solver is None:
+                state.solver = self._solver.init()
+            FullBatchSolver.new_data(state.solver)
         return state
 
     def restart(self, state, coef, intercept):
@@ -175,6 +199,10 @@ class Engine:
         returns the epoch's objective: the weighted mean of each batch's
         loss, taken just before its step, plus the penalty at those points.
         """
+        if self._solver is not None:
+            # The full batch (the plan allows no other): one solver update.
+            oracle = MemoryOracle(self.objective, X, Y, sample_weight)
+            return self.solver_step(state, oracle)
         if self._compiled:
             objective = _compiled.run_epoch(
                 self, state, X, Y, sample_weight, order, y_idx, self.n_jobs
@@ -219,6 +247,14 @@ class Engine:
             )
         self._apply(state, grad_coef, grad_intercept, lr, Xb)
         return values
+
+    def solver_step(self, state, oracle):
+        """One update of the full-batch solver from ``oracle`` (rows in
+        memory, or the blocks of a dask array); returns the objective."""
+        if state.solver["eta"] is None:
+            # The first trial step, 1/L for the data's curvature bound.
+            state.solver["eta"] = 1.0 / oracle.smoothness()
+        return self._solver.step(state, oracle)
 
     def full_batch_step(self, state, grad_coef, grad_intercept):
         """One full-batch step from a data gradient computed elsewhere.
@@ -314,6 +350,8 @@ class EpochReport:
     best_score: float = -np.inf
     best_weights: tuple = None
     stopped_by_callback: bool = False
+    converged: bool = False  # a solver's stopping rule held
+    gap: float = None  # a solver's last certified distance to the optimum
 
 
 def train(
@@ -339,7 +377,10 @@ def train(
     not above the best so far plus ``tol``. After ``n_iter_no_change`` such
     epochs in a row the schedule decides: ``"adaptive"`` lowers its rate,
     the others stop. ``tol=None`` never stops early. The weights of the best
-    validation score are kept in the report.
+    validation score are kept in the report. An engine that solves the full
+    batch (a line search) stops instead when its certificate of optimality
+    holds (:meth:`Engine.converged`: the objective certified within ``tol``,
+    relative, of its minimum).
 
     ``tasks`` (``skgd._callbacks.EpochTasks``) reports each epoch to the
     estimator's callbacks; training stops after an epoch when one asks.
@@ -366,7 +407,10 @@ def train(
                 "sklearn.preprocessing.StandardScaler."
             )
         report.objectives.append(objective)
-        if validation_score is not None:
+        if engine.certifies and validation_score is None:
+            # The solver's rule (below) replaces the objective's.
+            improved = True
+        elif validation_score is not None:
             score = validation_score(coef, intercept)
             report.validation_scores.append(score)
             improved = tol is None or score >= report.best_score + tol
@@ -380,6 +424,11 @@ def train(
             _print_epoch(engine, epoch, objective, coef, state, report, start_time)
         if tasks and tasks.end_epoch(coef, intercept):
             report.stopped_by_callback = True
+            break
+        if engine.certifies:
+            report.gap = state.solver["gap"]
+        if engine.converged(state, tol):
+            report.converged = True
             break
         no_improvement = 0 if improved else no_improvement + 1
         if no_improvement >= n_iter_no_change:

@@ -86,6 +86,15 @@ class Objective:
             return values, G2[:, 1:]
         return loss.loss_gradient(Y, Z)
 
+    def loss_values(self, Y, Z):
+        """Per-sample loss, shape (n,), without its gradient."""
+        loss = self.loss
+        if not loss.multiclass:
+            return loss.loss(Y, Z).sum(axis=1)
+        if self.n_outputs == 1:
+            Z = np.hstack([np.zeros_like(Z), Z])
+        return loss.loss(Y, Z)
+
     def kinked(self, Y, Z_lo, Z_hi):
         """Rows whose loss has a kink between scores ``Z_lo`` and ``Z_hi``.
 
@@ -152,6 +161,11 @@ class Objective:
         total = sample_weight.sum()
         G *= (sample_weight / total)[:, None]
         return float(values @ sample_weight / total), *self.lift(X, G)
+
+    def data_value(self, coef, intercept, X, Y, sample_weight):
+        """Weighted mean loss, without its gradient."""
+        values = self.loss_values(Y, self.scores(coef, intercept, X))
+        return float(values @ sample_weight / sample_weight.sum())
 
     def penalty_parts(self):
         """How training applies the penalty: ``(l2, l1, own)``.

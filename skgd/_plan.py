@@ -117,6 +117,42 @@ def _check_batch_sized_schedule(params, components):
         )
 
 
+def _check_line_search(params, components):
+    """A schedule that evaluates the objective solves the full batch."""
+    if not components.schedule.needs_objective:
+        return
+    rate, loss = params["learning_rate"], components.loss
+    if not components.optimizer.plain:
+        raise ValueError(
+            f"learning_rate={rate!r} is its own update rule (accelerated "
+            "proximal gradient): it needs optimizer='sgd'; got "
+            f"optimizer={params['optimizer']!r}."
+        )
+    if loss.curvature is None:
+        raise ValueError(
+            f"learning_rate={rate!r} needs a smooth loss (one with a known "
+            "curvature: 'log_loss', 'softmax', 'modified_huber', "
+            "'squared_hinge', 'squared_error', 'huber' or "
+            f"'squared_epsilon_insensitive'); got loss={params['loss']!r}, "
+            "whose corners stall it. Use another learning_rate for it."
+        )
+    if params["average"]:
+        raise ValueError(
+            f"learning_rate={rate!r} takes exact full-batch steps, which "
+            f"averaging would only slow down; got average={params['average']!r}. "
+            "Set average=False."
+        )
+
+
+def _check_full_batch(params, components, batch, n_train):
+    if components.schedule.needs_objective and batch < n_train:
+        raise ValueError(
+            f"learning_rate={params['learning_rate']!r} takes full-batch "
+            "steps: it needs batch_size='full' (or at least the number of "
+            f"training rows, {n_train}); got batch_size={params['batch_size']!r}."
+        )
+
+
 def _check_partial_fit_rules(params):
     if params["early_stopping"]:
         raise ValueError(
@@ -164,6 +200,7 @@ def resolve_components(params, *, for_partial_fit=False):
     _require_method(components.optimizer, Optimizer, "update", "optimizer")
     _require_method(components.schedule, Schedule, "rate", "learning_rate")
     _check_batch_sized_schedule(params, components)
+    _check_line_search(params, components)
     if for_partial_fit:
         _check_partial_fit_rules(params)
     return components
@@ -389,10 +426,12 @@ def make_plan(params, components, data, *, init=(None, None), dtype=None):
     coef, intercept = initial_weights(
         *init, (n_outputs(n_classes), data.n_features), dtype or data.dtype
     )
+    batch = resolve_batch(params["batch_size"], n_train)
+    _check_full_batch(params, components, batch, n_train)
     return TrainingPlan(
         components=components,
         objective=make_objective(params, components, n_classes),
-        batch=resolve_batch(params["batch_size"], n_train),
+        batch=batch,
         average=int(params["average"]),
         n_jobs=params["n_jobs"],
         class_weights=cw,

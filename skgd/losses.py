@@ -67,6 +67,12 @@ class Loss(Component):
     #: passive-aggressive schedule (``"pa1"``, ``"pa2"``) can size.
     unit_slope = False
 
+    #: An upper bound of the loss's second derivative in the scores (for a
+    #: multiclass loss, of its Hessian's largest eigenvalue): the loss's
+    #: gradient is Lipschitz with this constant. None for a loss with
+    #: corners (hinge...), which a line search cannot treat as smooth.
+    curvature = None
+
     def loss(self, y, z):
         """Loss of each sample (binary: of each sample and column)."""
         raise NotImplementedError(
@@ -198,6 +204,7 @@ class SquaredHinge(BinaryLoss):
 
     _parameter_constraints = {"threshold": [Interval(Real, 0, None, closed="left")]}
     _kernel = KernelSpec("SQUARED_HINGE", params=("threshold",))
+    curvature = 2.0
 
     def __init__(self, threshold=1.0):
         self.threshold = threshold
@@ -223,6 +230,7 @@ class LogLoss(BinaryLoss):
     """
 
     _kernel = KernelSpec("LOG")
+    curvature = 0.25
 
     def loss(self, y, z):
         return np.logaddexp(0.0, -_margin(y, z))
@@ -255,6 +263,7 @@ class ModifiedHuber(BinaryLoss):
     """
 
     _kernel = KernelSpec("MODIFIED_HUBER")
+    curvature = 2.0
 
     def loss(self, y, z):
         m = _margin(y, z)
@@ -279,6 +288,7 @@ class SquaredError(BinaryLoss):
     """
 
     _kernel = KernelSpec("SQUARED_ERROR")
+    curvature = 1.0
 
     def loss(self, y, z):
         return 0.5 * (y - z) ** 2
@@ -307,6 +317,7 @@ class Huber(BinaryLoss):
 
     _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="left")]}
     _kernel = KernelSpec("HUBER", params=("epsilon",))
+    curvature = 1.0
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -365,6 +376,7 @@ class SquaredEpsilonInsensitive(BinaryLoss):
 
     _parameter_constraints = {"epsilon": [Interval(Real, 0, None, closed="left")]}
     _kernel = KernelSpec("SQUARED_EPSILON_INSENSITIVE", params=("epsilon",))
+    curvature = 2.0
 
     def __init__(self, epsilon=0.1):
         self.epsilon = epsilon
@@ -406,6 +418,7 @@ class Softmax(MulticlassLoss):
     """
 
     _kernel = KernelSpec("SOFTMAX")
+    curvature = 0.5
 
     def loss(self, y, z):
         return -_take_true(log_softmax(z, axis=1), y)

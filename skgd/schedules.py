@@ -26,6 +26,7 @@ __all__ = [
     "InvScaling",
     "Adaptive",
     "PassiveAggressive",
+    "LineSearch",
     "get_schedule",
 ]
 
@@ -41,6 +42,10 @@ class Schedule(Component):
 
     #: True if :meth:`rate` sizes the data step from the batch's loss and norm.
     needs_batch = False
+
+    #: True for a rule that evaluates the objective itself (a line search):
+    #: full-batch descent then runs as a solver (``skgd._full_batch``).
+    needs_objective = False
 
     def init(self):
         """Return the initial state (a dict; empty for stateless schedules)."""
@@ -225,6 +230,84 @@ class PassiveAggressive(Schedule):
         return loss_value / (sqnorm + 0.5 / self.C)
 
 
+class LineSearch(Schedule):
+    r"""Backtracking line search for full-batch descent, accelerated.
+
+    Each update is a proximal gradient step from a point :math:`y`,
+
+    .. math::
+
+        x^+ = \operatorname{prox}_{\eta h}\big(y - \eta \nabla f(y)\big),
+
+    where :math:`f` is the smooth part of the objective (the loss and the L2
+    part of the penalty) and :math:`h` its L1 part, whose proximal operator
+    (soft thresholding) gives exact zeros. The step :math:`\eta` is halved
+    (``shrink``) until the sufficient-decrease condition of Beck and
+    Teboulle (2009) holds,
+
+    .. math::
+
+        f(x^+) \le f(y) + \nabla f(y)^\top (x^+ - y)
+                   + \tfrac{1}{2\eta} \lVert x^+ - y \rVert^2,
+
+    and the next update tries a step ``grow`` times larger. With
+    ``accelerate=True`` (FISTA), :math:`y` extrapolates from the last two
+    iterates with Nesterov's coefficients, restarting them (O'Donoghue and
+    Candès 2015) when the objective rises or the extrapolation points
+    against the last step; otherwise :math:`y` is the current iterate.
+
+    Full-batch descent only (``batch_size="full"``, ``optimizer="sgd"``), for
+    a loss with a known ``curvature`` (smooth). Training stops when the
+    objective is certified within ``tol`` (relative) of its minimum: with
+    an L2 part :math:`\mu` in the penalty the objective is strongly convex,
+    and :math:`F(x^+) - F^* \le \lVert G \rVert^2 / (2\mu)` for the
+    gradient mapping :math:`G = (y - x^+)/\eta`; without one, when
+    :math:`\lVert G \rVert` has fallen to ``tol`` times its first value.
+
+    Parameters
+    ----------
+    eta0 : float or None, default=None
+        The first trial step; None takes :math:`1/L` from the bound
+        :math:`L` of the smooth part's curvature on the data (the loss's
+        ``curvature`` times the weighted mean squared norm of the rows, plus
+        the L2 part of the penalty), which may be small: the steps grow.
+    shrink : float, default=0.5
+        Factor on a step that fails the condition, in (0, 1).
+    grow : float, default=2.0
+        Factor on the step each update starts from, at least 1.
+    accelerate : bool, default=True
+        Nesterov's extrapolation with adaptive restart (FISTA).
+
+    References
+    ----------
+    A. Beck and M. Teboulle, "A fast iterative shrinkage-thresholding
+    algorithm for linear inverse problems", SIAM J. Imaging Sciences, 2009.
+    B. O'Donoghue and E. Candès, "Adaptive restart for accelerated gradient
+    schemes", Foundations of Computational Mathematics, 2015.
+    """
+
+    _parameter_constraints = {
+        "eta0": [_POSITIVE, None],
+        "shrink": [Interval(Real, 0, 1, closed="neither")],
+        "grow": [Interval(Real, 1, None, closed="left")],
+        "accelerate": ["boolean"],
+    }
+    needs_objective = True
+
+    def __init__(self, eta0=None, shrink=0.5, grow=2.0, accelerate=True):
+        self.eta0 = eta0
+        self.shrink = shrink
+        self.grow = grow
+        self.accelerate = accelerate
+
+    def init(self):
+        return {"eta": self.eta0}
+
+    def rate(self, t, state):
+        """The step of the last update (or the first trial step)."""
+        return state["eta"]
+
+
 def get_schedule(learning_rate, *, eta0=0.01, power_t=0.5, alpha=1e-4):
     """Return the schedule for a scikit-learn ``learning_rate`` name or a
     :class:`Schedule` instance (returned unchanged).
@@ -232,7 +315,7 @@ def get_schedule(learning_rate, *, eta0=0.01, power_t=0.5, alpha=1e-4):
     Parameters
     ----------
     learning_rate : {"constant", "optimal", "invscaling", "adaptive", "pa1", \
-            "pa2"} or Schedule
+            "pa2", "line_search"} or Schedule
     eta0, power_t, alpha : float
         The estimator's hyperparameters that the named schedules use.
 
@@ -252,8 +335,11 @@ def get_schedule(learning_rate, *, eta0=0.01, power_t=0.5, alpha=1e-4):
         return Adaptive(eta0=eta0)
     if learning_rate in ("pa1", "pa2"):
         return PassiveAggressive(C=eta0, variant=int(learning_rate[-1]))
+    if learning_rate == "line_search":
+        return LineSearch()
     raise ValueError(
         f"learning_rate={learning_rate!r} is not a known schedule; use 'constant', "
-        "'optimal', 'invscaling', 'adaptive', 'pa1', 'pa2' or an instance of "
+        "'optimal', 'invscaling', 'adaptive', 'pa1', 'pa2', 'line_search' or an "
+        "instance of "
         "skgd.schedules.Schedule."
     )

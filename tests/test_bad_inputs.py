@@ -175,7 +175,15 @@ DIVERGED = (
     + r"\Z"
 )
 BOOLEAN = "an instance of 'bool' or an instance of 'numpy.bool'"
-SCHEDULE_NAMES = ("constant", "optimal", "invscaling", "adaptive", "pa1", "pa2")
+SCHEDULE_NAMES = (
+    "constant",
+    "optimal",
+    "invscaling",
+    "adaptive",
+    "pa1",
+    "pa2",
+    "line_search",
+)
 
 CASES = [
     # -- data given to fit ------------------------------------------------------

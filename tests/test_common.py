@@ -60,6 +60,10 @@ def _configurations():
         learning_rate="constant",
         eta0=0.01,
     )
+    for loss, penalty in (("softmax", "l2"), ("log_loss", "elasticnet")):
+        yield GDClassifier(
+            loss=loss, penalty=penalty, batch_size="full", learning_rate="line_search"
+        )
     yield SoftmaxClassifier()
     yield MulticlassSVMClassifier()
 

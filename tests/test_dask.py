@@ -130,6 +130,28 @@ FULL_BATCH_CASES = {
 }
 
 
+@pytest.mark.parametrize("penalty", ["l2", "elasticnet"])
+def test_line_search_equals_in_memory_fit(client, penalty):
+    """Each trial step of the line search is one more reduction over the
+    blocks: the same updates, steps and stopping as in memory."""
+    X, y = _data(n_classes=3)
+    params = dict(
+        loss="softmax",
+        penalty=penalty,
+        alpha=1e-2,
+        batch_size="full",
+        learning_rate="line_search",
+        tol=1e-6,
+    )
+    expected = GDClassifier(**params).fit(X, y)
+    got = GDClassifier(**params).fit(*_on_cluster(X, y))
+    assert got.n_iter_ == expected.n_iter_ < got.max_iter
+    np.testing.assert_allclose(got.coef_, expected.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(got.loss_curve_, expected.loss_curve_, rtol=1e-10)
+    if penalty == "elasticnet":
+        np.testing.assert_array_equal(got.coef_ == 0, expected.coef_ == 0)
+
+
 @pytest.mark.parametrize("case", FULL_BATCH_CASES, ids=str)
 def test_full_batch_equals_in_memory_fit(client, case):
     params = dict(FULL_BATCH_CASES[case])
