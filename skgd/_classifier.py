@@ -42,6 +42,7 @@ _SCHEDULE_NAMES = {
     "pa1",
     "pa2",
     "line_search",
+    "auto",
 }
 
 
@@ -170,10 +171,16 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         user-defined components do not split columns.
     random_state : int, RandomState instance or None, default=None
         Seeds the shuffling and the validation split.
-    learning_rate : str or skgd.schedules.Schedule, default="optimal"
+    learning_rate : str or skgd.schedules.Schedule, default="auto"
         The step-size schedule :math:`\eta_t`, as in SGDClassifier, where
         :math:`t` counts updates (one per batch):
 
+        - ``"auto"``: chosen for the descent mode, update rule and data
+          (``learning_rate_`` holds the choice): ``"optimal"`` at
+          ``batch_size=1`` with plain SGD, exactly SGDClassifier's default;
+          ``"line_search"`` for the full batch with plain SGD and a smooth
+          loss; otherwise ``"adaptive"`` from a step calibrated on a sample
+          of up to 1000 rows (Bottou's method), which ignores ``eta0``;
         - ``"constant"``: :math:`\eta_t = \eta_0`;
         - ``"optimal"``: :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))` with
           Bottou's :math:`t_0`;
@@ -183,7 +190,10 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
           improving;
         - ``"pa1"``, ``"pa2"``: passive-aggressive steps (a loss of slope
           :math:`\pm 1`: ``"hinge"``, ``"perceptron"`` or
-          ``"epsilon_insensitive"``; ``batch_size=1``, plain SGD only).
+          ``"epsilon_insensitive"``; ``batch_size=1``, plain SGD only);
+        - ``"line_search"``: backtracking, accelerated, proximal full-batch
+          descent for a smooth loss, which stops when the objective is within
+          ``tol`` (relative) of its minimum (``batch_size="full"``, plain SGD).
 
         The adaptive optimizers multiply their own per-coordinate scaling by
         :math:`\eta_t` too; with ``"adam"`` a ``"constant"`` rate of about
@@ -242,6 +252,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Names of features seen during :meth:`fit`, if they are all strings.
     n_iter_ : int
         Epochs run by the last :meth:`fit` (1 after :meth:`partial_fit`).
+    learning_rate_ : skgd.schedules.Schedule
+        The schedule trained with: ``learning_rate`` as an object, or what
+        ``"auto"`` resolved to (kept across :meth:`partial_fit` calls).
     t_ : float
         The schedule clock after training: 1 + the number of optimizer
         updates (batches) since the last reset. With ``batch_size=1`` that is
@@ -352,7 +365,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         epsilon=0.1,
         n_jobs=None,
         random_state=None,
-        learning_rate="optimal",
+        learning_rate="auto",
         eta0=0.01,
         power_t=0.5,
         early_stopping=False,
@@ -489,6 +502,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if getattr(self, "_skl_callbacks", None):
             root = self._init_callback_context(task_name=task, max_subtasks=max_epochs)
         tasks = EpochTasks(root, self, data.X, data.y, metadata)
+        if self.verbose and self.learning_rate == "auto":
+            print(f"-- learning_rate='auto': {self.learning_rate_!r}", flush=True)
         try:
             report = train(
                 engine,
@@ -568,6 +583,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             data = self._in_memory(X, y, sample_weight)
         self.classes_ = data.classes
         plan = make_plan(params, components, data, init=(coef_init, intercept_init))
+        self.learning_rate_ = plan.components.schedule
         engine = plan.engine()
         self._state = self._start(engine, plan, warm)
         self.loss_curve_ = []
@@ -715,6 +731,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         held_out = (
             None if validation_data is None else self._held_out_scorer(validation_data)
         )
+        # "auto" resolves once, at the first call: the stream keeps it.
+        resolved = getattr(self, "learning_rate_", None) if not first_call else None
         if first_call:
             plan = make_plan(params, components, data)
         else:
@@ -727,8 +745,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             if not state.averaging:
                 init = (self.coef_, self.intercept_)
             plan = make_plan(
-                params, components, data, init=init, dtype=state.coef.dtype
+                params,
+                components,
+                data,
+                init=init,
+                dtype=state.coef.dtype,
+                schedule=resolved,
             )
+        self.learning_rate_ = plan.components.schedule
         engine = plan.engine()
         self._state = self._start(engine, plan, warm=not first_call)
         if first_call:

@@ -192,6 +192,16 @@ def _block_sums(problem, weights, Xb, yb, swb, gradient=True):
     return data, grad_coef, grad_intercept, float(w.sum(dtype=np.float64))
 
 
+def _calibrate_on_block(problem, start, classes, Xb, yb, swb):
+    """``_auto.calibrate`` on a block's first rows (runs on a worker)."""
+    from skgd import _auto
+
+    size = _auto.SAMPLE
+    y_idx = np.searchsorted(classes, yb[:size])
+    sample_weight = None if swb is None else np.asarray(swb)[:size]
+    return _auto.calibrate(*problem, (Xb[:size], y_idx, sample_weight), start)
+
+
 def _block_norms(problem, Xb, yb, swb):
     """``(sum_i w_i |x_i|^2, sum_i w_i)`` of one block."""
     _, classes, class_weights = problem
@@ -216,6 +226,14 @@ class DaskData:
     n_rows: int
     n_features: int
     dtype: np.dtype
+
+    def calibrated_step(self, problem, start, random_state, rows=None):
+        """``_auto.calibrate`` on the first 1000 rows of the first block, on
+        the worker that holds it: only the step travels."""
+        import dask
+
+        task = dask.delayed(_calibrate_on_block, pure=True)
+        return dask.compute(task(problem, start, self.classes, *self.blocks()[0]))[0]
 
     def blocks(self):
         """``(X_block, y_block, weight_block or None)`` delayed, in row order."""

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import StratifiedShuffleSplit
-from sklearn.utils import assert_all_finite, compute_class_weight
+from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
 
+from skgd import _auto
 from skgd._engine import Engine
 from skgd._objective import Objective
 from skgd.losses import Loss, get_loss
@@ -153,6 +154,11 @@ def _check_full_batch(params, components, batch, n_train):
         )
 
 
+def _check_schedule(params, components):
+    _check_batch_sized_schedule(params, components)
+    _check_line_search(params, components)
+
+
 def _check_partial_fit_rules(params):
     if params["early_stopping"]:
         raise ValueError(
@@ -181,16 +187,19 @@ def resolve_components(params, *, for_partial_fit=False):
     """
     _check_string_rules(params)
     l1_ratio = 0.15 if params["l1_ratio"] is None else params["l1_ratio"]
-    components = Components(
-        loss=get_loss(params["loss"], params["epsilon"]),
-        penalty=get_penalty(params["penalty"], l1_ratio),
-        optimizer=get_optimizer(params["optimizer"]),
-        schedule=get_schedule(
+    schedule = None  # "auto": resolved by make_plan, which knows the batch
+    if params["learning_rate"] != "auto":
+        schedule = get_schedule(
             params["learning_rate"],
             eta0=params["eta0"],
             power_t=params["power_t"],
             alpha=params["alpha"],
-        ),
+        )
+    components = Components(
+        loss=get_loss(params["loss"], params["epsilon"]),
+        penalty=get_penalty(params["penalty"], l1_ratio),
+        optimizer=get_optimizer(params["optimizer"]),
+        schedule=schedule,
     )
     for component in vars(components).values():
         if component is not None:
@@ -198,9 +207,9 @@ def resolve_components(params, *, for_partial_fit=False):
     _require_method(components.loss, Loss, "loss", "loss")
     _require_method(components.loss, Loss, "gradient", "loss")
     _require_method(components.optimizer, Optimizer, "update", "optimizer")
-    _require_method(components.schedule, Schedule, "rate", "learning_rate")
-    _check_batch_sized_schedule(params, components)
-    _check_line_search(params, components)
+    if schedule is not None:
+        _require_method(components.schedule, Schedule, "rate", "learning_rate")
+        _check_schedule(params, components)
     if for_partial_fit:
         _check_partial_fit_rules(params)
     return components
@@ -357,6 +366,17 @@ class InMemoryData:
         self.n_rows, self.n_features = X.shape
         self.dtype = X.dtype
 
+    def calibrated_step(self, problem, start, random_state, rows=None):
+        """``_auto.calibrate`` on a sample of at most 1000 of ``rows``;
+        ``problem`` is its ``(components, batch, objective, class_weights)``."""
+        rows = np.arange(self.n_rows) if rows is None else rows
+        if len(rows) > _auto.SAMPLE:
+            rng = check_random_state(random_state)
+            rows = np.sort(rng.choice(rows, _auto.SAMPLE, replace=False))
+        weights = None if self.sample_weight is None else self.sample_weight[rows]
+        sample = (self.X[rows], self.y_idx[rows], weights)
+        return _auto.calibrate(*problem, sample, start)
+
 
 @dataclass
 class TrainingPlan:
@@ -394,7 +414,9 @@ class TrainingPlan:
         )
 
 
-def make_plan(params, components, data, *, init=(None, None), dtype=None):
+def make_plan(
+    params, components, data, *, init=(None, None), dtype=None, schedule=None
+):
     """The :class:`TrainingPlan` of parameters ``params`` for ``data``.
 
     ``components`` come from :func:`resolve_components` (called first, so
@@ -404,7 +426,9 @@ def make_plan(params, components, data, *, init=(None, None), dtype=None):
     of each row) and ``sample_weight``; data on a cluster has no ``y_idx``
     and is weighted block by block. ``init`` holds the weights to start
     from (``coef_init``, ``intercept_init``; None for zeros), in ``dtype``
-    (default: the data's).
+    (default: the data's). ``learning_rate="auto"`` resolves here
+    (``skgd._auto``), unless ``schedule`` gives an earlier resolution (the
+    calls of a ``partial_fit`` stream keep the first call's).
     """
     n_classes = len(data.classes)
     cw = class_weights(params["class_weight"], data.classes, data.counts)
@@ -427,10 +451,25 @@ def make_plan(params, components, data, *, init=(None, None), dtype=None):
         *init, (n_outputs(n_classes), data.n_features), dtype or data.dtype
     )
     batch = resolve_batch(params["batch_size"], n_train)
+    objective = make_objective(params, components, n_classes)
+    if components.schedule is None:
+        components.schedule = schedule or _auto.resolve(
+            params,
+            components,
+            batch,
+            n_train,
+            lambda: data.calibrated_step(
+                (components, batch, objective, cw),
+                (coef, intercept),
+                params["random_state"],
+                rows,
+            ),
+        )
+        _check_schedule(params, components)
     _check_full_batch(params, components, batch, n_train)
     return TrainingPlan(
         components=components,
-        objective=make_objective(params, components, n_classes),
+        objective=objective,
         batch=batch,
         average=int(params["average"]),
         n_jobs=params["n_jobs"],

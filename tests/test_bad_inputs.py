@@ -183,6 +183,7 @@ SCHEDULE_NAMES = (
     "pa1",
     "pa2",
     "line_search",
+    "auto",
 )
 
 CASES = [
@@ -821,12 +822,22 @@ CASES = [
     # -- hyperparameters that do not go together ----------------------------------
     (
         "optimal-without-alpha",
-        fit(alpha=0.0),
+        fit(alpha=0.0, learning_rate="optimal"),
         ValueError,
         whole(
             "alpha must be > 0 with learning_rate='optimal': the 'optimal' schedule "
             "is 1 / (alpha * (t0 + t - 1)). Use another learning_rate or a positive "
             "alpha."
+        ),
+    ),
+    (
+        "auto-at-batch-1-without-alpha",
+        fit(alpha=0.0),
+        ValueError,
+        whole(
+            "learning_rate='auto' is 'optimal' for batch_size=1 with plain SGD "
+            "(scikit-learn's default), which is 1 / (alpha * (t0 + t - 1)) and needs "
+            "alpha > 0. Use a positive alpha or another learning_rate."
         ),
     ),
     (

@@ -367,8 +367,9 @@ def test_custom_losses_train_like_the_built_in_ones(problem):
 
     X, y = problem
     for mine, name in [(MyLogistic(), "log_loss"), (MySoftmax(), "softmax")]:
-        a = GDClassifier(loss=mine, batch_size=3, random_state=0, **QUIET).fit(X, y)
-        b = GDClassifier(loss=name, batch_size=3, random_state=0, **QUIET).fit(X, y)
+        params = dict(batch_size=3, learning_rate="constant", random_state=0)
+        a = GDClassifier(loss=mine, **params, **QUIET).fit(X, y)
+        b = GDClassifier(loss=name, **params, **QUIET).fit(X, y)
         np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-9, atol=1e-12)
 
 
@@ -427,7 +428,10 @@ def test_partial_fit_class_errors(binary):
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(alpha=0.0), "alpha must be > 0 with learning_rate='optimal'"),
+        (
+            dict(alpha=0.0, learning_rate="optimal"),
+            "alpha must be > 0 with learning_rate='optimal'",
+        ),
         (
             dict(penalty="elasticnet", l1_ratio=None),
             "l1_ratio must be set when penalty='elasticnet'",

@@ -488,7 +488,7 @@ def test_hyperband_search(client):
 def test_numpy_y_and_sample_weight_with_dask_X(client):
     X, y = _data()
     sw = np.ones(len(y))
-    params = dict(batch_size="full", max_iter=3, tol=None)
+    params = dict(batch_size="full", learning_rate="adaptive", max_iter=3, tol=None)
     got = GDClassifier(**params).fit(_on_cluster(X)[0], y, sample_weight=sw)
     expected = GDClassifier(**params).fit(X, y)
     np.testing.assert_allclose(got.coef_, expected.coef_, rtol=1e-10)

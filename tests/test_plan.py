@@ -148,7 +148,7 @@ def test_an_instance_is_refused_as_its_string_form_is(string_form, instance):
 
 def test_the_optimal_schedule_needs_a_positive_alpha_either_way():
     with pytest.raises(ValueError, match="alpha must be > 0 with learning_rate="):
-        GDClassifier(alpha=0.0, **QUIET).fit(X, y)
+        GDClassifier(alpha=0.0, learning_rate="optimal", **QUIET).fit(X, y)
     with pytest.raises(ValueError, match="'alpha' parameter of Optimal"):
         GDClassifier(learning_rate=schedules.Optimal(alpha=0.0), **QUIET).fit(X, y)
 

@@ -124,9 +124,18 @@ def test_presets_have_explicit_signatures():
 def test_swap_for_sgdclassifier_keeps_every_parameter():
     from sklearn.linear_model import SGDClassifier
 
+    from skgd.schedules import Optimal
+
     ours, theirs = GDClassifier().get_params(), SGDClassifier().get_params()
+    # learning_rate="auto" is "optimal" in SGDClassifier's configuration
+    # (batch 1, plain SGD): the one default spelled differently.
+    assert ours.pop("learning_rate") == "auto"
+    assert theirs.pop("learning_rate") == "optimal"
     assert {k: ours[k] for k in theirs} == theirs
     assert set(ours) - set(theirs) == {"batch_size", "optimizer"}
+    assert isinstance(
+        GDClassifier().fit([[0.0], [1.0]], [0, 1]).learning_rate_, Optimal
+    )
 
 
 def test_demo_prints_a_row_per_mode_and_loss(capsys):
