@@ -30,6 +30,9 @@ SAMPLE = 1000
 UPDATES = 20
 #: Trial steps tried up or down from the first one, at most.
 TRIALS = 12
+#: The calibrated step is this many times smaller than the sample's best:
+#: the best step for a short run is at the edge of the stable ones.
+SAFETY = 4.0
 
 
 def resolve(params, components, batch, n_train, calibrated_step):
@@ -51,7 +54,7 @@ def resolve(params, components, batch, n_train, calibrated_step):
     smooth = components.loss.curvature is not None
     if batch >= n_train and plain and smooth and not params["average"]:
         return LineSearch()
-    return Adaptive(eta0=calibrated_step())
+    return Adaptive(eta0=calibrated_step() / SAFETY)
 
 
 def _sample_objective(engine, X, Y, weights, coef, intercept):

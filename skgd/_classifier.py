@@ -25,7 +25,7 @@ from sklearn.utils.validation import (
 
 from skgd import _dask, _monitor
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
-from skgd._engine import train
+from skgd._engine import DivergenceGuard, train
 from skgd._objective import Objective, linear_scores
 from skgd._plan import InMemoryData, make_plan, parameters, resolve_components
 from skgd._sources import RowsInMemory
@@ -490,7 +490,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         return engine.init_state(plan.coef, plan.intercept, rng)
 
-    def _train(self, task, engine, source, data, *, max_epochs, validation=None):
+    def _train(
+        self, task, engine, source, data, *, max_epochs, validation=None, guard=None
+    ):
         """Train ``self._state`` over ``source``; publish the fitted attributes.
 
         ``task`` ("fit" or "partial_fit") names the run for the callbacks,
@@ -516,6 +518,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 validation_score=validation,
                 verbose=self.verbose,
                 tasks=tasks,
+                guard=guard,
             )
         except ValueError:
             if task == "partial_fit" and hasattr(self, "coef_"):
@@ -597,9 +600,23 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
             if plan.validation_rows is not None:
                 validation = self._validation_scorer(data, plan.validation_rows)
+        guard = None
+        if plan.guards_divergence:
+            start = source.start_objective(engine, self._state)
+            if start is not None:
+                guard = DivergenceGuard(start)
         report = self._train(
-            "fit", engine, source, data, max_epochs=self.max_iter, validation=validation
+            "fit",
+            engine,
+            source,
+            data,
+            max_epochs=self.max_iter,
+            validation=validation,
+            guard=guard,
         )
+        if guard is not None and plan.full_batch:
+            end = source.start_objective(engine, self._state)
+            guard.check_end(end, self._state.coef.dtype)
         return self._finish_fit(report, validation is not None)
 
     @staticmethod
@@ -761,7 +778,16 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = None
         Y = plan.objective.encode(data.y_idx, data.dtype)
         source = RowsInMemory(data.X, Y, data.y_idx, plan.weights, None, plan.batch)
-        self._train("partial_fit", engine, source, data, max_epochs=1)
+        guard = None
+        if plan.guards_divergence:
+            # The stream's start: the first chunk's objective at the first
+            # weights (chunks differ: only the epoch rule applies).
+            if self._state.start_objective is None:
+                self._state.start_objective = source.start_objective(
+                    engine, self._state
+                )
+            guard = DivergenceGuard(self._state.start_objective)
+        self._train("partial_fit", engine, source, data, max_epochs=1, guard=guard)
         self.n_iter_ = 1
         if held_out is not None:
             record = _monitor.record_score(

@@ -297,6 +297,11 @@ class BlockSums:
         mean_sq = sum(p[0] for p in parts) / sum(p[1] for p in parts)
         return smoothness_bound(self._objective, mean_sq)
 
+    def start_objective(self, engine, state):
+        """The objective at the state's weights: one reduction."""
+        value = self(state.coef, state.intercept, False)[0]
+        return value + self._objective.penalty_value(state.coef)
+
     def run_epoch(self, engine, state, shuffle):
         if engine.certifies:
             return engine.solver_step(state, self)
@@ -317,6 +322,10 @@ class StreamedBlocks:
         self._classes = data.classes
         self._class_weights = class_weights
         self._objective = objective
+
+    def start_objective(self, engine, state):
+        """None: a pass over every block just for this is not worth it."""
+        return None
 
     def run_epoch(self, engine, state, shuffle):
         import dask

@@ -45,6 +45,7 @@ class TrainState:
     opt_owner: tuple = None  # the optimizer (type, parameters, dtype) of opt_state
     sched_owner: tuple = None  # the schedule (type, parameters) of sched_state
     average: int = 0  # averaging starts at update `average` (0: never)
+    start_objective: float = None  # a partial_fit stream's, for DivergenceGuard
     solver: dict = None  # the full-batch solver's step, momentum, stopping norms
 
     @property
@@ -340,6 +341,51 @@ class Engine:
             q[...] = qc
 
 
+_ADVICE = (
+    "Lower the step size (eta0, or learning_rate='auto', which calibrates "
+    "one), or scale the features, e.g. with sklearn.preprocessing.StandardScaler."
+)
+
+
+class DivergenceGuard:
+    """Ends training whose objective rises above where it started.
+
+    ``start`` is the objective at the starting weights. During training, an
+    epoch's objective above ``start + 10 max(|start|, 1)`` is divergence: far
+    beyond the noise of a stochastic epoch (an average taken along the way)
+    and the transient overshoot of momentum or of a large first step, long
+    before an overflow. At the end of a full-batch fit, whose objective has
+    no noise, :meth:`check_end` refuses weights whose exact objective is above
+    ``start`` at all. (A stochastic fit may end a little above its start on
+    data with no signal to learn: that is noise, not divergence. From an
+    objective of 0, the perceptron's at zero weights, which is its minimum,
+    any learning is a rise: only the first rule applies there.)
+    """
+
+    def __init__(self, start):
+        self.start = start
+        self.limit = start + 10.0 * max(abs(start), 1.0)
+
+    def check(self, epoch, objective):
+        if objective > self.limit:
+            raise ValueError(
+                f"Training diverged at epoch {epoch}: the objective rose to "
+                f"{objective:.6g}, above where training started "
+                f"({self.start:.6g}). {_ADVICE}"
+            )
+
+    def check_end(self, objective, dtype):
+        """``objective``: the exact objective of the full-batch weights a
+        fit returns."""
+        # Rounding in sums over many rows: a few ulps of the objective.
+        slack = (1e-5 if dtype == np.float32 else 1e-10) * abs(self.start)
+        if self.start != 0 and objective > self.start + slack:
+            raise ValueError(
+                f"Training diverged: it ended at an objective of {objective:.6g}, "
+                f"above where it started ({self.start:.6g}). {_ADVICE}"
+            )
+
+
 @dataclass
 class EpochReport:
     """What :func:`train` records, for the estimator's fitted attributes."""
@@ -366,6 +412,7 @@ def train(
     validation_score=None,
     verbose=0,
     tasks=None,
+    guard=None,
 ):
     """Run up to ``max_epochs`` epochs with scikit-learn's stopping rule.
 
@@ -385,7 +432,8 @@ def train(
     ``tasks`` (``skgd._callbacks.EpochTasks``) reports each epoch to the
     estimator's callbacks; training stops after an epoch when one asks.
 
-    Raises ``ValueError`` if the weights or the objective become non-finite.
+    Raises ``ValueError`` if the weights or the objective become non-finite,
+    or if ``guard`` (a :class:`DivergenceGuard`) sees the objective rise.
     """
     report = EpochReport()
     best_objective = np.inf
@@ -406,6 +454,8 @@ def train(
                 "raise alpha), or scale the features, e.g. with "
                 "sklearn.preprocessing.StandardScaler."
             )
+        if guard is not None:
+            guard.check(epoch, objective)
         report.objectives.append(objective)
         if engine.certifies and validation_score is None:
             # The solver's rule (below) replaces the objective's.

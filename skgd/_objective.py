@@ -167,6 +167,11 @@ class Objective:
         values = self.loss_values(Y, self.scores(coef, intercept, X))
         return float(values @ sample_weight / sample_weight.sum())
 
+    def value(self, coef, intercept, X, Y, sample_weight):
+        """The whole objective, without its gradient."""
+        data = self.data_value(coef, intercept, X, Y, sample_weight)
+        return data + self.penalty_value(coef)
+
     def penalty_parts(self):
         """How training applies the penalty: ``(l2, l1, own)``.
 

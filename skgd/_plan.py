@@ -400,6 +400,19 @@ class TrainingPlan:
     weights: np.ndarray = None
     rows: np.ndarray = None
     validation_rows: np.ndarray = None
+    n_train: int = 0
+
+    @property
+    def full_batch(self):
+        """True if every update is a full-batch step."""
+        return self.batch >= self.n_train
+
+    @property
+    def guards_divergence(self):
+        """Whether a rise of the objective is divergence (DivergenceGuard):
+        everywhere but SGDClassifier's configuration (batch 1, plain SGD),
+        which keeps SGDClassifier's rule (only an overflow is)."""
+        return not (self.batch == 1 and self.components.optimizer.plain)
 
     def engine(self):
         """A fresh engine for this plan."""
@@ -479,4 +492,5 @@ def make_plan(
         weights=weights,
         rows=rows,
         validation_rows=validation_rows,
+        n_train=n_train,
     )

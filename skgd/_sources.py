@@ -8,6 +8,10 @@ blocks streamed through the client for smaller batches).
 """
 
 import numpy as np
+import scipy.sparse as sp
+
+# Rows per block where a whole pass is evaluated outside the kernel.
+_BLOCK = 1024
 
 
 class RowsInMemory:
@@ -51,3 +55,30 @@ class RowsInMemory:
         else:
             order = self.rows
         return engine.run_epoch(state, self.X, self.Y, self.weights, order, self.y_idx)
+
+    def start_objective(self, engine, state):
+        """The objective on these rows at the state's live weights.
+
+        The loss is evaluated in blocks of rows, so that its temporaries stay
+        small whatever the number of rows. (A block of dense rows is a view;
+        CSR rows, whose slices are copies, have their scores computed at once.)
+        """
+        objective, coef, intercept = engine.objective, state.coef, state.intercept
+        X, rows = self.X, self.rows
+        total = data = 0.0
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            scores = None
+            if sp.issparse(X):
+                scores = objective.scores(coef, intercept, X)
+            for start in range(0, self.n_rows, _BLOCK):
+                block = slice(start, start + _BLOCK)
+                if rows is not None:
+                    block = rows[block]
+                if scores is None:
+                    Z = objective.scores(coef, intercept, X[block])
+                else:
+                    Z = scores[block]
+                w = self.weights[block]
+                data += float(objective.loss_values(self.Y[block], Z) @ w)
+                total += float(w.sum())
+            return data / total + objective.penalty_value(coef)

@@ -73,7 +73,7 @@ def test_other_modes_calibrate_a_step_near_the_best_of_a_grid(params, digits):
     the best constant step of a grid run on all rows."""
     X, y = digits
     params = dict(params, random_state=0)
-    est = _fit(GDClassifier(max_iter=1, **params), X, y)
+    est = _fit(GDClassifier(max_iter=50, **params), X, y)
     assert isinstance(est.learning_rate_, Adaptive)
     full = params["batch_size"] == "full"
     best = _best_constant_step(params, X, y, epochs=30 if full else 3)

@@ -174,6 +174,17 @@ DIVERGED = (
     )
     + r"\Z"
 )
+# Outside SGDClassifier's configuration an objective that rises above where
+# training started is divergence too, before any overflow.
+ROSE = (
+    r"^Training diverged at epoch \d+: the objective rose to [-+.\de]+, above "
+    r"where training started \([-+.\de]+\)\. "
+    + re.escape(
+        "Lower the step size (eta0, or learning_rate='auto', which calibrates "
+        "one), or scale the features, e.g. with sklearn.preprocessing.StandardScaler."
+    )
+    + r"\Z"
+)
 BOOLEAN = "an instance of 'bool' or an instance of 'numpy.bool'"
 SCHEDULE_NAMES = (
     "constant",
@@ -931,7 +942,7 @@ CASES = [
             eta0=1e10,
         ),
         ValueError,
-        DIVERGED,
+        ROSE,
     ),
     (
         "divergence-optimal-small-alpha",

@@ -10,56 +10,26 @@ from skgd import GDClassifier, MulticlassSVMClassifier, SoftmaxClassifier
 # softmax and the multiclass SVM.
 LOSSES = ["hinge", "log_loss", "softmax", "multiclass_hinge"]
 
-# Plain SGD in the three descent modes. Bottou's "optimal" schedule is tuned
-# for one sample per update; full-batch descent takes few, large steps and is
-# run with the "adaptive" schedule, which is what a user should choose there.
-SGD_MODES = {
-    1: {},
-    8: {},
-    "full": {"learning_rate": "adaptive", "eta0": 0.1},
-}
+# Every loss family in the three descent modes, with the default schedule
+# ("auto": 'optimal' at batch 1, a step calibrated on the data for
+# mini-batches, the line search or a calibrated step for the full batch).
+MODES = [1, 8, "full"]
 
 
 def _configurations():
-    for loss, (batch_size, schedule) in itertools.product(LOSSES, SGD_MODES.items()):
-        yield GDClassifier(loss=loss, batch_size=batch_size, **schedule)
+    for loss, batch_size in itertools.product(LOSSES, MODES):
+        yield GDClassifier(loss=loss, batch_size=batch_size)
     for loss in LOSSES:
-        yield GDClassifier(
-            loss=loss,
-            batch_size=8,
-            optimizer="adam",
-            learning_rate="constant",
-            eta0=0.05,
-        )
-    yield GDClassifier(
-        loss="softmax",
-        batch_size=4,
-        optimizer="momentum",
-        learning_rate="constant",
-        eta0=0.001,
-    )
-    yield GDClassifier(
-        loss="log_loss",
-        optimizer="nesterov",
-        batch_size=16,
-        learning_rate="invscaling",
-        eta0=0.01,
-    )
+        yield GDClassifier(loss=loss, batch_size=8, optimizer="adam")
+    yield GDClassifier(loss="softmax", batch_size=4, optimizer="momentum")
+    yield GDClassifier(loss="log_loss", optimizer="nesterov", batch_size=16)
     yield GDClassifier(penalty="l1", average=True, learning_rate="adaptive")
-    yield GDClassifier(
-        penalty="elasticnet",
-        optimizer="adagrad",
-        batch_size="full",
-        learning_rate="constant",
-        eta0=0.5,
-    )
-    yield GDClassifier(
-        loss="modified_huber",
-        optimizer="rmsprop",
-        batch_size=32,
-        learning_rate="constant",
-        eta0=0.01,
-    )
+    yield GDClassifier(penalty="elasticnet", optimizer="adagrad", batch_size="full")
+    yield GDClassifier(loss="modified_huber", optimizer="rmsprop", batch_size=32)
+    # (Named schedules at a fixed step are not in this grid: no one step suits
+    # every check's data, scaled or not, and a step that makes the objective
+    # rise is refused as divergence. tests/test_engine.py and
+    # tests/test_schedules.py hold them to references.)
     for loss, penalty in (("softmax", "l2"), ("log_loss", "elasticnet")):
         yield GDClassifier(
             loss=loss, penalty=penalty, batch_size="full", learning_rate="line_search"

@@ -279,3 +279,87 @@ def test_full_batch_step_from_a_given_gradient_equals_the_full_batch_epoch(
     np.testing.assert_allclose(coef, est.coef_, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(intercept, est.intercept_, rtol=1e-10, atol=1e-14)
     assert state.t == est.t_
+
+
+# -- divergence: an objective that rises above where it started -----------------
+
+
+def _breast_cancer(scaled=True):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return (StandardScaler().fit_transform(X) if scaled else X), y
+
+
+@pytest.mark.parametrize("batch_size", [32, 256, "full"])
+def test_squared_hinge_with_the_defaults_does_not_blow_up(batch_size):
+    """The issue's case: 1e20 to 1e295 before. Now the objective ends below
+    the zero model's (1.0 for the squared hinge)."""
+    X, y = _breast_cancer()
+    est = _fit(
+        GDClassifier(loss="squared_hinge", batch_size=batch_size, random_state=0), X, y
+    )
+    assert np.isfinite(est.coef_).all()
+    assert 0 < est.loss_curve_[-1] < 0.5
+
+
+def test_a_rising_stochastic_objective_is_divergence_before_an_overflow():
+    X, y = _breast_cancer(scaled=False)
+    est = GDClassifier(
+        loss="squared_hinge",
+        batch_size=32,
+        learning_rate="constant",
+        eta0=1e-3,
+        max_iter=50,
+        tol=None,
+    )
+    with pytest.raises(ValueError, match=r"^Training diverged at epoch \d+: the "):
+        est.fit(X, y)
+    assert not hasattr(est, "coef_")
+
+
+def test_a_full_batch_fit_never_ends_above_where_it_started():
+    """Adam at a step that overshoots: a full-batch model worse than the
+    starting one is refused, not returned."""
+    X, y = _breast_cancer()
+    est = GDClassifier(
+        loss="log_loss",
+        batch_size="full",
+        optimizer="adam",
+        learning_rate="constant",
+        eta0=5.0,
+        max_iter=3,
+        tol=None,
+    )
+    with pytest.raises(ValueError, match=r"^Training diverged: it ended at an"):
+        est.fit(X, y)
+    # The same steps, stopped before they overshoot, give a model.
+    assert np.isfinite(est.set_params(eta0=0.05).fit(X, y).coef_).all()
+
+
+def test_sgdclassifier_configuration_keeps_sgdclassifiers_rule():
+    """Batch 1 with plain SGD stops only on an overflow, as SGDClassifier
+    does: both return a model whose objective rose."""
+    X, y = _breast_cancer(scaled=False)
+    params = dict(
+        loss="hinge", learning_rate="constant", eta0=1e-2, max_iter=2, tol=None
+    )
+    ours = _fit(GDClassifier(shuffle=False, **params), X, y)
+    theirs = _fit(SGDClassifier(shuffle=False, **params), X, y)
+    assert ours.loss_curve_[-1] > 1.0  # above the zero model's hinge loss
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-10)
+
+
+def test_noise_above_the_start_is_not_divergence():
+    """Random labels: nothing to learn, a stochastic fit may end a little
+    above the zero model (noise); the perceptron starts at its minimum, 0."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(400, 20)), rng.integers(0, 2, size=400)
+    cases = (
+        dict(loss="log_loss", batch_size=32),
+        dict(loss="perceptron", batch_size="full"),
+    )
+    for params in cases:
+        est = _fit(GDClassifier(random_state=0, max_iter=5, **params), X, y)
+        assert np.isfinite(est.coef_).all()

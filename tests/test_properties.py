@@ -32,6 +32,7 @@ PROBABILISTIC = {"log_loss", "modified_huber", "softmax"}
 # telling the user what to change.
 DOCUMENTED_ERRORS = [
     r"Training diverged at epoch \d+: ",
+    r"Training diverged: it ended at an objective of ",
     r"early_stopping=True cannot split ",
     r"The sample weights of the validation split are all zero; ",
     r"The training weights \(sample_weight times class_weight\) sum to zero: ",
