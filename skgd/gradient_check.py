@@ -51,6 +51,8 @@ KINK_RTOL = 1e-4
 WRONG = 1e-2
 
 _EPS64 = np.finfo(np.float64).eps
+#: Round-off of one objective value, in units of its last place.
+_ULPS = 16.0
 
 
 @dataclass
@@ -190,11 +192,14 @@ def _relative_error(a, n, floor):
 def _floor(f_plus, f_minus, eps, rtol):
     """The derivative size below which centered differences are round-off.
 
-    The difference quotient carries an absolute error of about
-    eps_machine * |f| / h; derivatives smaller than that error divided by the
-    threshold are compared on that scale instead of their own.
+    Each value of f carries a round-off of a few ulps of |f| (a mean over
+    rows plus a penalty is several roundings deep; on CI's BLAS a correct
+    softmax objective measured six), so the difference quotient carries an
+    absolute error of about _ULPS * eps_machine * |f| / (2h). Derivatives
+    smaller than that error divided by the threshold are compared on that
+    scale instead of their own.
     """
-    noise = 4.0 * _EPS64 * np.maximum(np.abs(f_plus), np.abs(f_minus)) / (2.0 * eps)
+    noise = _ULPS * _EPS64 * np.maximum(np.abs(f_plus), np.abs(f_minus)) / (2.0 * eps)
     return np.maximum(noise / rtol, np.finfo(np.float64).tiny)
 
 
