@@ -7,6 +7,10 @@ data, so the default resolves to a schedule once the plan knows them:
   ``"optimal"`` schedule, exactly as scikit-learn's default;
 * **the full batch** with plain SGD, a smooth loss and no averaging: the
   line search (:class:`skgd.schedules.LineSearch`), which needs no step;
+* **SAGA** (``optimizer="saga"``), at any batch size: the constant step
+  ``1 / (3 L_B)`` from the data's smoothness
+  (:func:`skgd._variance_reduced.step_size`), which its convergence
+  theory asks for;
 * **anything else** (mini-batches, other update rules, losses with
   corners): ``"adaptive"`` from a step calibrated on a sample of the rows,
   Bottou's method: a few trial steps from the starting weights on up to 1000
@@ -35,13 +39,16 @@ TRIALS = 12
 SAFETY = 4.0
 
 
-def resolve(params, components, batch, n_train, calibrated_step):
+def resolve(params, components, batch, n_train, calibrated_step, smooth_step):
     """The schedule ``learning_rate="auto"`` stands for in this plan.
 
     ``calibrated_step()`` calibrates a step where the data is (the plan's
     data description: :func:`calibrate` on a sample); it is only called
-    when a step must be calibrated.
+    when a step must be calibrated. ``smooth_step()`` is SAGA's step from
+    the data's smoothness.
     """
+    if components.optimizer.variance_reduced:
+        return Constant(eta0=smooth_step())
     plain = components.optimizer.plain
     if batch == 1 and plain:
         if params["alpha"] == 0:

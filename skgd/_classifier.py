@@ -230,7 +230,10 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         batch.
     optimizer : str or skgd.optimizers.Optimizer, default="sgd"
         The update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"``,
-        ``"adagrad"``, ``"rmsprop"`` or ``"adam"``. A name uses the rule's
+        ``"adagrad"``, ``"rmsprop"``, ``"adam"`` or ``"saga"`` (variance
+        reduced: converges to the exact optimum at a constant step, for
+        smooth losses, and stops on a certificate of optimality; see
+        :class:`skgd.optimizers.SAGA`). A name uses the rule's
         default hyperparameters; pass an instance (e.g.
         ``skgd.optimizers.Adam(beta_1=0.8)``) to set them, and grid-search
         them as ``optimizer__beta_1``.

@@ -235,6 +235,9 @@ class DaskData:
         task = dask.delayed(_calibrate_on_block, pure=True)
         return dask.compute(task(problem, start, self.classes, *self.blocks()[0]))[0]
 
+    def variance_reduced_step(self, objective, weights, batch, rows=None):
+        _refuse_variance_reduced()
+
     def blocks(self):
         """``(X_block, y_block, weight_block or None)`` delayed, in row order."""
         x_blocks = self.X.to_delayed(optimize_graph=False).ravel()
@@ -353,8 +356,19 @@ class StreamedBlocks:
         return weighted_sum / total_weight
 
 
+def _refuse_variance_reduced():
+    raise ValueError(
+        "optimizer='saga' keeps a table of every row's last gradient, which "
+        "training on a dask array does not hold; on a dask array use "
+        "batch_size='full' with learning_rate='auto' (the line search, which "
+        "also reaches the exact optimum), or another optimizer."
+    )
+
+
 def source(data, plan):
     """The data source of ``data`` (:class:`DaskData`) for ``plan``."""
+    if plan.components.optimizer.variance_reduced:
+        _refuse_variance_reduced()
     kind = BlockSums if plan.batch >= data.n_rows else StreamedBlocks
     return kind(data, plan.objective, plan.class_weights)
 

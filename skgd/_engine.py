@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from skgd import _compiled
 from skgd._full_batch import FullBatchSolver, MemoryOracle
+from skgd._variance_reduced import SagaEpochs
 
 
 @dataclass
@@ -46,7 +47,9 @@ class TrainState:
     sched_owner: tuple = None  # the schedule (type, parameters) of sched_state
     average: int = 0  # averaging starts at update `average` (0: never)
     start_objective: float = None  # a partial_fit stream's, for DivergenceGuard
-    solver: dict = None  # the full-batch solver's step, momentum, stopping norms
+    # A certifying method's state and stopping norms: the full-batch
+    # solver's step and momentum, or SAGA's table of row gradients.
+    solver: dict = None
 
     @property
     def averaging(self):
@@ -94,20 +97,25 @@ class Engine:
         self.n_jobs = n_jobs
         self._l2, self._l1, self._own_penalty = objective.penalty_parts()
         self._penalised = bool(self._l2 or self._l1 or self._own_penalty)
-        self._solver = None
+        self._solver = self._saga = None
         if schedule.needs_objective:
             self._solver = FullBatchSolver(objective, schedule)
-        self._compiled = self._solver is None and _compiled.applies(self)
+        elif optimizer.variance_reduced:
+            self._saga = SagaEpochs(objective)
+        self._compiled = (
+            self._solver is None and self._saga is None and _compiled.applies(self)
+        )
 
     @property
     def certifies(self):
-        """True if training stops on a certificate of optimality (a solver)."""
-        return self._solver is not None
+        """True if training stops on a certificate of optimality (the
+        full-batch solver, SAGA)."""
+        return self._solver is not None or self._saga is not None
 
     def converged(self, state, tol):
-        """True once the solver certifies the weights to be within ``tol``
-        (relative) of the optimal objective (``FullBatchSolver``)."""
-        if self._solver is None or tol is None:
+        """True once the weights are certified within ``tol`` (relative) of
+        the optimal objective (``FullBatchSolver``, ``SagaEpochs``)."""
+        if not self.certifies or tol is None or state.solver is None:
             return False
         gap = state.solver.get("gap")
         return gap is not None and gap <= tol
@@ -163,9 +171,13 @@ class Engine:
             # The average of the one iterate seen so far.
             state.avg_coef, state.avg_intercept = coef.copy(), intercept.copy()
         if self._solver is not None:
-            if state.solver is None:
+            if state.solver is None or "eta" not in state.solver:
                 state.solver = self._solver.init()
             FullBatchSolver.new_data(state.solver)
+        else:
+            # SAGA's table describes the rows of the earlier call: a new one
+            # is made for these.
+            state.solver = None
         return state
 
     def restart(self, state, coef, intercept):
@@ -204,6 +216,8 @@ class Engine:
             # The full batch (the plan allows no other): one solver update.
             oracle = MemoryOracle(self.objective, X, Y, sample_weight)
             return self.solver_step(state, oracle)
+        if self._saga is not None:
+            return self._saga.run(self, state, X, Y, sample_weight, order)
         if self._compiled:
             objective = _compiled.run_epoch(
                 self, state, X, Y, sample_weight, order, y_idx, self.n_jobs

@@ -68,6 +68,52 @@ class MemoryOracle:
         return smoothness_bound(self.objective, mean_sq)
 
 
+class Composite:
+    """The objective split for proximal methods: a smooth part ``f`` (the
+    weighted mean loss, from an oracle, and the smooth part of the penalty)
+    and the L1 part ``h``, taken by its proximal operator."""
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.l2, self.l1, self.own = objective.penalty_parts()
+
+    def smooth(self, oracle, coef, intercept, gradient):
+        """``f`` (loss + smooth penalty) and, if asked, its gradient."""
+        value, grad_coef, grad_intercept = oracle(coef, intercept, gradient)
+        if self.l2:
+            value += 0.5 * self.l2 * float(np.vdot(coef, coef))
+            if gradient:
+                grad_coef = grad_coef + self.l2 * coef
+        elif self.own:
+            penalty, penalty_grad = self.objective.penalty_term(coef)
+            value += penalty
+            if gradient:
+                grad_coef = grad_coef + penalty_grad
+        return value, grad_coef, grad_intercept
+
+    def nonsmooth(self, coef):
+        """``h``: the L1 part of the penalty."""
+        return self.l1 * float(np.abs(coef).sum()) if self.l1 else 0.0
+
+    def prox(self, coef, eta):
+        """The proximal operator of ``eta * h``."""
+        return soft_threshold(coef, eta * self.l1) if self.l1 else coef
+
+    def certificate(self, mapping, F, reference):
+        """How far from the optimum weights may be, relative to ``F``.
+
+        ``mapping`` is the norm of the gradient mapping ``G`` at the weights
+        (the gradient itself without an L1 part). With an L2 part (strong
+        convexity mu = l2) the objective is at most ``|G|^2 / (2 mu)``
+        above its minimum: that bound over ``|F|``. Without one, no such
+        bound exists: the norm of ``G`` relative to ``reference`` (its first
+        value) stands in for it.
+        """
+        if self.l2:
+            return mapping * mapping / (2.0 * self.l2) / max(abs(F), 1e-300)
+        return mapping / reference if reference > 0 else 0.0
+
+
 class FullBatchSolver:
     """Accelerated proximal gradient with backtracking (see LineSearch).
 
@@ -80,29 +126,7 @@ class FullBatchSolver:
     def __init__(self, objective, schedule):
         self.objective = objective
         self.schedule = schedule
-        self._l2, self._l1, self._own = objective.penalty_parts()
-
-    # -- the two parts of the objective ----------------------------------------
-
-    def _smooth(self, oracle, coef, intercept, gradient):
-        """``f`` (loss + smooth penalty) and, if asked, its gradient."""
-        value, grad_coef, grad_intercept = oracle(coef, intercept, gradient)
-        if self._l2:
-            value += 0.5 * self._l2 * float(np.vdot(coef, coef))
-            if gradient:
-                grad_coef = grad_coef + self._l2 * coef
-        elif self._own:
-            penalty, penalty_grad = self.objective.penalty_term(coef)
-            value += penalty
-            if gradient:
-                grad_coef = grad_coef + penalty_grad
-        return value, grad_coef, grad_intercept
-
-    def _nonsmooth(self, coef):
-        return self._l1 * float(np.abs(coef).sum()) if self._l1 else 0.0
-
-    def _prox(self, coef, eta):
-        return soft_threshold(coef, eta * self._l1) if self._l1 else coef
+        self.parts = Composite(objective)
 
     # -- state ------------------------------------------------------------------
 
@@ -134,16 +158,16 @@ class FullBatchSolver:
 
         Returns the objective at the weights before the update. Records in
         ``state.solver`` the step taken, the momentum, and ``gap``, the
-        certified relative distance to the optimum (:meth:`_certificate`).
+        certified relative distance to the optimum (:meth:`Composite.certificate`).
         """
         solver = state.solver
         x = (state.coef, state.intercept)
         if solver["F"] is None:
-            f_x, _, _ = self._smooth(oracle, *x, gradient=False)
-            solver["F"] = f_x + self._nonsmooth(x[0])
+            f_x, _, _ = self.parts.smooth(oracle, *x, gradient=False)
+            solver["F"] = f_x + self.parts.nonsmooth(x[0])
         F_x = solver["F"]
         y = self._extrapolate(x, solver)
-        f_y, g_coef, g_intercept = self._smooth(oracle, *y, gradient=True)
+        f_y, g_coef, g_intercept = self.parts.smooth(oracle, *y, gradient=True)
         x_new, F_new, eta = self._backtrack(
             oracle, y, f_y, (g_coef, g_intercept), solver
         )
@@ -154,7 +178,9 @@ class FullBatchSolver:
             )
             / eta
         )
-        solver["gap"] = self._certificate(mapping, F_new, solver)
+        if solver["G0"] is None:
+            solver["G0"] = mapping
+        solver["gap"] = self.parts.certificate(mapping, F_new, solver["G0"])
         self._momentum(solver, x, y, x_new, F_x, F_new)
         state.coef[...] = x_new[0]
         state.intercept[...] = x_new[1]
@@ -163,20 +189,6 @@ class FullBatchSolver:
         state.sched_state["eta"] = eta
         state.t += 1.0
         return F_x
-
-    def _certificate(self, mapping, F_new, solver):
-        """How far from the optimum the new iterate may be, relative to F.
-
-        With an L2 part (strong convexity mu = l2) the objective is at most
-        ``|G|^2 / (2 mu)`` above its minimum, for ``G`` the gradient mapping:
-        that bound over ``|F|``. Without one, no such bound exists: the norm
-        of ``G`` relative to its first value stands in for it.
-        """
-        if solver.get("G0") is None:
-            solver["G0"] = mapping
-        if self._l2:
-            return mapping * mapping / (2.0 * self._l2) / max(abs(F_new), 1e-300)
-        return mapping / solver["G0"] if solver["G0"] > 0 else 0.0
 
     def _extrapolate(self, x, solver):
         """The point the gradient is taken at: x, or x + beta (x - x_prev)."""
@@ -191,12 +203,12 @@ class FullBatchSolver:
         """The step from ``y`` that passes the sufficient-decrease test."""
         eta = solver["eta"]
         for _ in range(200):
-            coef = self._prox(y[0] - eta * grad[0], eta)
+            coef = self.parts.prox(y[0] - eta * grad[0], eta)
             intercept = y[1] - eta * grad[1]
             if not self.objective.fit_intercept:
                 intercept = np.zeros_like(intercept)
             d_coef, d_intercept = coef - y[0], intercept - y[1]
-            f_new, _, _ = self._smooth(oracle, coef, intercept, gradient=False)
+            f_new, _, _ = self.parts.smooth(oracle, coef, intercept, gradient=False)
             model = (
                 f_y
                 + float(np.vdot(grad[0], d_coef) + np.vdot(grad[1], d_intercept))
@@ -204,7 +216,7 @@ class FullBatchSolver:
                 / (2.0 * eta)
             )
             if np.isfinite(f_new) and f_new <= model + _SLACK * abs(f_y):
-                return (coef, intercept), f_new + self._nonsmooth(coef), eta
+                return (coef, intercept), f_new + self.parts.nonsmooth(coef), eta
             eta *= self.schedule.shrink
         raise ValueError(
             "The line search found no step that decreases the objective (200 "

@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
 
-from skgd import _auto
+from skgd import _auto, _variance_reduced
 from skgd._engine import Engine
 from skgd._objective import Objective
 from skgd.losses import Loss, get_loss
@@ -145,6 +145,27 @@ def _check_line_search(params, components):
         )
 
 
+def _check_variance_reduced(params, components):
+    """SAGA's table and step need a smooth loss; averaging would undo its
+    linear convergence to the exact optimum."""
+    if not components.optimizer.variance_reduced:
+        return
+    name = params["optimizer"]
+    if components.loss.curvature is None:
+        raise ValueError(
+            f"optimizer={name!r} needs a smooth loss (one with a known "
+            "curvature: 'log_loss', 'softmax', 'modified_huber', "
+            "'squared_hinge', 'squared_error', 'huber' or "
+            f"'squared_epsilon_insensitive'); got loss={params['loss']!r}."
+        )
+    if params["average"]:
+        raise ValueError(
+            f"optimizer={name!r} converges to the exact optimum, which "
+            "averaging would only slow down; got "
+            f"average={params['average']!r}. Set average=False."
+        )
+
+
 def _check_full_batch(params, components, batch, n_train):
     if components.schedule.needs_objective and batch < n_train:
         raise ValueError(
@@ -210,6 +231,7 @@ def resolve_components(params, *, for_partial_fit=False):
     if schedule is not None:
         _require_method(components.schedule, Schedule, "rate", "learning_rate")
         _check_schedule(params, components)
+    _check_variance_reduced(params, components)
     if for_partial_fit:
         _check_partial_fit_rules(params)
     return components
@@ -366,6 +388,10 @@ class InMemoryData:
         self.n_rows, self.n_features = X.shape
         self.dtype = X.dtype
 
+    def variance_reduced_step(self, objective, weights, batch, rows=None):
+        """SAGA's constant step for these rows (``_variance_reduced``)."""
+        return _variance_reduced.step_size(objective, self.X, weights, batch, rows)
+
     def calibrated_step(self, problem, start, random_state, rows=None):
         """``_auto.calibrate`` on a sample of at most 1000 of ``rows``;
         ``problem`` is its ``(components, batch, objective, class_weights)``."""
@@ -477,6 +503,7 @@ def make_plan(
                 params["random_state"],
                 rows,
             ),
+            lambda: data.variance_reduced_step(objective, weights, batch, rows),
         )
         _check_schedule(params, components)
     _check_full_batch(params, components, batch, n_train)

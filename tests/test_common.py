@@ -34,6 +34,10 @@ def _configurations():
         yield GDClassifier(
             loss=loss, penalty=penalty, batch_size="full", learning_rate="line_search"
         )
+    # SAGA, with its step from the data's smoothness; alpha=0.01 keeps the
+    # checks' many fits short (it stops on a certificate of optimality).
+    yield GDClassifier(loss="softmax", optimizer="saga", batch_size=8, alpha=0.01)
+    yield GDClassifier(loss="log_loss", optimizer="saga", batch_size=1, alpha=0.01)
     yield SoftmaxClassifier()
     yield MulticlassSVMClassifier()
 

@@ -152,6 +152,17 @@ def test_line_search_equals_in_memory_fit(client, penalty):
         np.testing.assert_array_equal(got.coef_ == 0, expected.coef_ == 0)
 
 
+@pytest.mark.parametrize("learning_rate", ["auto", "constant"])
+def test_saga_is_refused_with_the_way_out(client, learning_rate):
+    """SAGA's per-row memory is not kept for dask arrays: a clear error."""
+    X, y = _data(n_classes=3)
+    est = GDClassifier(
+        loss="softmax", optimizer="saga", batch_size=8, learning_rate=learning_rate
+    )
+    with pytest.raises(ValueError, match="optimizer='saga' keeps a table"):
+        est.fit(*_on_cluster(X, y))
+
+
 @pytest.mark.parametrize("case", FULL_BATCH_CASES, ids=str)
 def test_full_batch_equals_in_memory_fit(client, case):
     params = dict(FULL_BATCH_CASES[case])

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
 from skgd import GDClassifier, _compiled
-from skgd.losses import LOSS_NAMES
+from skgd.losses import LOSS_NAMES, get_loss
 from skgd.optimizers import OPTIMIZER_NAMES, AdaGrad, Adam, RMSProp
 
 PENALTIES = ["l2", "l1", "elasticnet", None]
@@ -131,6 +131,10 @@ def configs(draw, *, full_batch=False, wild=True):
     if learning_rate in ("pa1", "pa2"):
         # Passive-aggressive steps exist for the hinge loss, sample by sample.
         config.update(loss="hinge", batch_size=1, optimizer="sgd")
+    if config["optimizer"] == "saga":
+        # SAGA trains smooth losses, without averaging.
+        smooth = [name for name in LOSS_NAMES if get_loss(name).curvature is not None]
+        config.update(loss=draw(st.sampled_from(smooth)), average=False)
     if wild:
         config.update(
             tol=draw(st.sampled_from([None, 1e-3])),

@@ -1,0 +1,145 @@
+"""SAGA epochs: stochastic steps corrected by a table of the rows' gradients.
+
+The rule is :class:`skgd.optimizers.SAGA`'s. For a linear model the gradient
+of row :math:`i`'s loss is :math:`\\alpha_i x_i`, with :math:`\\alpha_i` the
+loss's derivative with respect to the row's scores (one number per output),
+so the table of the rows' last gradients is an ``(n_rows, n_outputs)``
+array, and their weighted mean :math:`\\bar g` is kept up to date as the
+table changes. The L1 part of the penalty is taken by its proximal step.
+
+An epoch ends with the exact objective and gradient at its weights (one
+full pass, in BLAS), which give the epoch's objective and the certificate
+training stops on (:meth:`skgd._full_batch.Composite.certificate`). The
+table and the certificate's reference live in ``TrainState.solver``.
+"""
+
+import numpy as np
+
+from skgd._full_batch import Composite, MemoryOracle, squared_norms
+
+
+def step_size(objective, X, weights, batch, rows=None):
+    """The constant step ``1 / (3 L_B)`` of SAGA with batches of ``batch``.
+
+    ``L_B`` bounds the expected smoothness of a batch's gradient estimate
+    (Gower, Richtárik and Bach 2019, for batches drawn without
+    replacement): it goes from the largest smoothness of one row's term,
+    ``L_max``, at batch 1 to that of the whole objective, ``L``, at the full
+    batch. A row drawn with probability ``1/n`` and weight share ``s_i``
+    stands for ``n s_i`` times its loss, whose smoothness is the loss's
+    curvature times ``|x_i|^2`` (plus 1 for the intercept); the L2 part of
+    the penalty adds its weight to each.
+    """
+    sq = squared_norms(X) + objective.fit_intercept
+    w = weights
+    if rows is not None:
+        sq, w = sq[rows], w[rows]
+    n = len(sq)
+    share = w / w.sum()
+    l2, _, _ = objective.penalty_parts()
+    curvature = objective.loss.curvature
+    l_max = curvature * float(np.max(n * share * sq)) + l2
+    l_mean = curvature * float(share @ sq) + l2
+    b = min(int(batch), n)
+    if n > 1:
+        l_batch = (n - b) / (b * (n - 1)) * l_max + n * (b - 1) / (b * (n - 1)) * l_mean
+    else:
+        l_batch = l_max
+    return 1.0 / (3.0 * l_batch)
+
+
+class SagaEpochs:
+    """Runs SAGA epochs for one objective (see the module docstring).
+
+    Parameters
+    ----------
+    objective : skgd._objective.Objective
+    """
+
+    def __init__(self, objective):
+        self.objective = objective
+        self.parts = Composite(objective)
+
+    @staticmethod
+    def _table(state, n_rows):
+        """The state's table, made afresh (all zero) unless it fits."""
+        solver = state.solver
+        k = state.coef.shape[0]
+        if solver is None or getattr(solver.get("table"), "shape", None) != (n_rows, k):
+            solver = {
+                "table": np.zeros((n_rows, k), dtype=state.coef.dtype),
+                "mean_coef": np.zeros_like(state.coef),
+                "mean_intercept": np.zeros_like(state.intercept),
+                "G0": None,
+                "gap": None,
+            }
+            state.solver = solver
+        return solver
+
+    def run(self, engine, state, X, Y, weights, order):
+        """One epoch over the rows ``order`` of ``X`` (None: all rows in
+        turn), in batches of ``engine.batch``; returns the exact objective
+        at the epoch's final weights."""
+        obj = self.objective
+        rows = np.arange(X.shape[0]) if order is None else np.asarray(order)
+        n = len(rows)
+        batch = min(engine.batch, n)
+        solver = self._table(state, X.shape[0])
+        table = solver["table"]
+        mean_coef, mean_intercept = solver["mean_coef"], solver["mean_intercept"]
+        share = (weights / weights[rows].sum()).astype(state.coef.dtype, copy=False)
+        coef, intercept = state.coef, state.intercept
+        lr = engine.schedule.rate(state.t, state.sched_state)
+        for start in range(0, n, batch):
+            b = rows[start : start + batch]
+            Xb = X[b]
+            lr = engine.schedule.rate(state.t, state.sched_state)
+            _, G = obj.loss_gradient(Y[b], obj.scores(coef, intercept, Xb))
+            # s_i (g_i - alpha_i) x_i summed over the batch: the change of
+            # the table's mean, and (times n / B) the estimate's correction.
+            change_coef, change_intercept = obj.lift(
+                Xb, (G - table[b]) * share[b, None]
+            )
+            factor = n / len(b)
+            grad_coef = factor * change_coef + mean_coef
+            grad_intercept = factor * change_intercept + mean_intercept
+            if self.parts.l2:
+                grad_coef += self.parts.l2 * coef
+            elif self.parts.own:
+                grad_coef += obj.penalty_term(coef)[1]
+            steps, state.opt_state = engine.optimizer.update(
+                [grad_coef, grad_intercept], state.opt_state, lr
+            )
+            coef += steps[0]
+            if obj.fit_intercept:
+                intercept += steps[1]
+            if self.parts.l1:
+                coef[...] = self.parts.prox(coef, lr)
+            mean_coef += change_coef
+            mean_intercept += change_intercept
+            table[b] = G
+            state.t += 1.0
+        return self._certify(solver, X, Y, weights, order, lr, coef, intercept)
+
+    def _certify(self, solver, X, Y, weights, order, eta, coef, intercept):
+        """The objective at the weights; records the certified gap."""
+        if order is not None and len(order) < X.shape[0]:
+            train = np.zeros_like(weights)
+            train[order] = weights[order]
+            weights = train
+        oracle = MemoryOracle(self.objective, X, Y, weights)
+        f, grad_coef, grad_intercept = self.parts.smooth(
+            oracle, coef, intercept, gradient=True
+        )
+        # The gradient mapping at step eta (the gradient itself without L1).
+        step_coef = coef - self.parts.prox(coef - eta * grad_coef, eta)
+        mapping = np.sqrt(
+            float(np.vdot(step_coef, step_coef)) / eta**2
+            + float(np.vdot(grad_intercept, grad_intercept))
+            * self.objective.fit_intercept
+        )
+        F = f + self.parts.nonsmooth(coef)
+        if solver["G0"] is None:
+            solver["G0"] = mapping
+        solver["gap"] = self.parts.certificate(mapping, F, solver["G0"])
+        return F
