@@ -16,6 +16,10 @@ and schedule), averaging included, on float32 or float64 data:
   batch size. The full batch on CSR data is the NumPy engine's: one pass of
   SciPy's sparse products is as fast as the kernel there.
 
+SAGA (``optimizer="saga"``) has an epoch of its own in the kernel
+(:func:`run_saga_epoch`), for every built-in loss and penalty on the same
+rows.
+
 This module is the one place that reads the declarations: it turns them into
 the kernel's codes (the enumerations of ``skgd/_fast.pxd``) and parameters.
 The NumPy engine runs anything else (a component without a declaration,
@@ -49,7 +53,7 @@ except ImportError:  # pragma: no cover - exercised by the fallback test
 ENABLED = True
 
 #: The kernel's entry points (tests wrap them to watch the calls).
-KERNELS = ("epoch",)
+KERNELS = ("epoch", "saga_epoch")
 
 _threadpools = None  # a ThreadpoolController, made on first use (it scans)
 
@@ -359,3 +363,74 @@ def _run_groups(engine, coef, model, arguments, row_wise, n_jobs):
         for key in ("data_sums", "penalty_sums")
     )
     return results, sums
+
+
+# -- SAGA --------------------------------------------------------------------------
+
+
+def _saga_rows_fit(X):
+    """True if the kernel reads these rows: float32/64, dense with columns
+    running forwards, or canonical CSR with one index type."""
+    if X.dtype not in (np.float32, np.float64):
+        return False
+    if isinstance(X, np.ndarray):
+        return X.ndim == 2 and X.strides[1] > 0
+    return (
+        sp.issparse(X)
+        and X.format == "csr"
+        and X.has_canonical_format
+        and X.indices.dtype == X.indptr.dtype
+    )
+
+
+def run_saga_epoch(engine, state, X, Y, sample_weight, order, y_idx, rates):
+    """SAGA's epoch in the kernel; False (nothing done) where it does not
+    apply: a loss without a declared compiled form, a penalty of its own,
+    rows or state arrays the kernel cannot take.
+
+    ``state.solver`` holds the table (``skgd._variance_reduced``); ``rates``
+    one step size per batch. The clock advances by the number of batches.
+    """
+    loss_spec = declared_kernel(engine.objective.loss)
+    solver = state.solver
+    if not ENABLED or _fast is None or loss_spec is None or engine._own_penalty:
+        return False
+    arrays = [state.coef, state.intercept, solver["table"], solver["mean_coef"]]
+    arrays.append(solver["mean_intercept"])
+    if not _saga_rows_fit(X) or not all(
+        a.dtype == X.dtype and a.flags.c_contiguous for a in arrays
+    ):
+        return False
+    rows = np.arange(X.shape[0]) if order is None else order
+    rows = np.ascontiguousarray(rows, dtype=np.intp)
+    share = (sample_weight / sample_weight[rows].sum()).astype(X.dtype)
+    binary = engine.objective.n_classes == 2
+    loss = engine.objective.loss
+    components = (
+        (
+            int(_fast.LossCode[loss_spec.code]),
+            (_values(loss, loss_spec) or (0.0,))[0],
+            1 if binary else 0,
+        ),
+        (float(engine._l2), float(engine._l1)),
+        (0, ()),
+        (0, ()),
+    )
+    data = (X.data, X.indices, X.indptr, X.shape[1]) if sp.issparse(X) else X
+    _fast.saga_epoch(
+        coef=state.coef,
+        intercept=state.intercept,
+        X=data,
+        y_idx=_class_indices(engine, Y, y_idx),
+        share=share,
+        order=rows,
+        batch=min(engine.batch, len(rows)),
+        components=components,
+        table=solver["table"],
+        mean_coef=solver["mean_coef"],
+        mean_intercept=solver["mean_intercept"],
+        rates=np.ascontiguousarray(rates, dtype=np.float64),
+        fit_intercept=engine.objective.fit_intercept,
+    )
+    state.t += len(rates)
+    return True

@@ -217,7 +217,7 @@ class Engine:
             oracle = MemoryOracle(self.objective, X, Y, sample_weight)
             return self.solver_step(state, oracle)
         if self._saga is not None:
-            return self._saga.run(self, state, X, Y, sample_weight, order)
+            return self._saga.run(self, state, X, Y, sample_weight, order, y_idx)
         if self._compiled:
             objective = _compiled.run_epoch(
                 self, state, X, Y, sample_weight, order, y_idx, self.n_jobs

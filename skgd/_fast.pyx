@@ -1383,6 +1383,96 @@ cdef void _minibatch_epoch(
         _fold_scale(W, M)
 
 
+# -- SAGA: steps corrected by a table of the rows' score gradients ---------------
+
+
+cdef void _saga_epoch(
+    floating *W,
+    const Rows *X_,
+    const Targets *T_,
+    const Py_ssize_t *order,
+    Py_ssize_t n_rows,
+    Py_ssize_t batch,
+    const Components *C_,
+    Model *M_,
+    Buffers *B_,
+    floating *table,
+    floating *mean_W,
+    floating *mean_b,
+    floating *delta_W,
+    const double *rates,
+) noexcept nogil:
+    """SAGA's epoch (``skgd._variance_reduced``), ``W`` C-ordered.
+
+    Per batch: each row's score gradients g_i replace its entry a_i of the
+    table; ``delta`` gathers sum s_i (g_i - a_i) x_i, the change of the
+    table's mean. Then one pass over the weights steps along
+    ``n / size * delta + mean + l2 W`` and takes the L1 prox, and the mean
+    takes in ``delta``: every weight moves at every step (the mean is dense).
+    """
+    cdef Rows Xc = X_[0]
+    cdef Targets Tc = T_[0]
+    cdef Components Cc = C_[0]
+    cdef Model Mc = M_[0]
+    cdef Buffers Bc = B_[0]
+    cdef const Rows *X = &Xc
+    cdef const Targets *T = &Tc
+    cdef const Components *C = &Cc
+    cdef Model *M = &Mc
+    cdef Buffers *B = &Bc
+    cdef Py_ssize_t start, k, i, c, j, size, n_out = M.n_out, nf = M.n_features
+    cdef Py_ssize_t pinned = C.loss.pinned, step = 0
+    cdef floating *b = <floating *> M.b
+    cdef floating *w_row
+    cdef floating *mean_row
+    cdef floating *delta_row
+    cdef const floating *share = <const floating *> T.row_scale
+    cdef double factor, lr, g, w, l2 = C.penalty.l2, l1 = C.penalty.l1
+    cdef double *delta_b = B.grad_b
+    start = 0
+    while start < n_rows:
+        size = min(batch, n_rows - start)
+        factor = <double> n_rows / <double> size
+        lr = rates[step]
+        for c in range(n_out):
+            delta_b[c] = 0.0
+        for k in range(start, start + size):
+            i = order[k]
+            _row_dots(X, i, W, M, B.dots)
+            for c in range(n_out):
+                B.scores[c + pinned] = B.dots[c] + b[c]
+            # (The losses go to a scratch sum: the epoch's objective is
+            # taken exactly at its end.)
+            _row_loss(
+                &C.loss, T.y_idx[i], n_out, B.scores, B.grads, NULL, 0.0,
+                B.losses, floating is float,
+            )
+            for c in range(n_out):
+                g = <floating> B.grads[c + pinned]
+                B.moves[c] = share[i] * (g - table[i * n_out + c])
+                table[i * n_out + c] = <floating> g
+                delta_b[c] += B.moves[c]
+            _row_axpy(X, i, delta_W, M, B.moves)
+        for c in range(n_out):
+            w_row, mean_row, delta_row = W + c * nf, mean_W + c * nf, delta_W + c * nf
+            for j in range(nf):
+                w = w_row[j]
+                g = factor * delta_row[j] + mean_row[j] + l2 * w
+                w = w - lr * g
+                if l1 != 0.0:
+                    w = _sign(w) * (fabs(w) - lr * l1 if fabs(w) > lr * l1 else 0.0)
+                w_row[j] = <floating> w
+                mean_row[j] = mean_row[j] + delta_row[j]
+                delta_row[j] = 0.0
+            if M.fit_intercept:
+                b[c] = <floating> (b[c] - lr * (factor * delta_b[c] + mean_b[c]))
+            mean_b[c] = <floating> (mean_b[c] + delta_b[c])
+        M.t = M.t + 1.0
+        step = step + 1
+        start = start + size
+    M_[0] = Mc
+
+
 # -- the entry point ---------------------------------------------------------------
 
 
@@ -1615,6 +1705,59 @@ def epoch(
                 &coef[0, 0], &R, &T, &order[0], n_rows, batch, &C, &M, &B, &L, &S
             )
     return M.t, M.l1_u, M.count
+
+
+def saga_epoch(
+    floating[:, ::1] coef,
+    floating[::1] intercept,
+    object X,
+    const Py_ssize_t[::1] y_idx,
+    const floating[::1] share,
+    const Py_ssize_t[::1] order,
+    Py_ssize_t batch,
+    tuple components,
+    floating[:, ::1] table,
+    floating[:, ::1] mean_coef,
+    floating[::1] mean_intercept,
+    const double[::1] rates,
+    bint fit_intercept,
+):
+    """One SAGA epoch over the rows ``order`` of ``X`` (``_saga_epoch``).
+
+    ``share`` holds each row's part ``w_i / sum(w)`` of the training
+    weight, ``table`` each row's last score gradients, ``mean_coef`` and
+    ``mean_intercept`` their weighted mean gradient, ``rates`` the step size
+    of each batch; ``components`` as for :func:`epoch` (the optimizer and
+    schedule are not read). Every array is updated in place.
+    """
+    cdef list keep = []
+    coef_array = np.asarray(coef)
+    dtype = coef_array.dtype
+    cdef Components C = _components(components)
+    cdef Rows R = _rows(X, dtype)
+    cdef Targets T
+    cdef double[::1] norms = np.zeros(2 * coef.shape[0])
+    cdef Model M = _model(
+        coef_array,
+        dict(intercept=np.asarray(intercept), fit_intercept=fit_intercept,
+             average=0, t=0.0, l1_u=0.0, count=0.0),
+        dtype, norms,
+    )
+    cdef Py_ssize_t n_rows = order.shape[0]
+    if rates.shape[0] < (n_rows + batch - 1) // batch:
+        raise ValueError("saga_epoch needs one rate per batch")
+    C.loss.pinned = 1 if C.loss.code >= SOFTMAX and M.n_out == 1 else 0
+    T.y_idx = &y_idx[0]
+    T.row_scale = T.weight = &share[0]
+    cdef Buffers B = _buffers(keep, coef_array, &M, &R, 1, False, False)
+    delta = np.zeros_like(coef_array)
+    cdef floating[:, ::1] delta_W = delta
+    with nogil:
+        _saga_epoch(
+            &coef[0, 0], &R, &T, &order[0], n_rows, batch, &C, &M, &B,
+            &table[0, 0], &mean_coef[0, 0], &mean_intercept[0], &delta_W[0, 0],
+            &rates[0],
+        )
 
 
 def vector_math_f32(const float[::1] x):

@@ -15,6 +15,7 @@ table and the certificate's reference live in ``TrainState.solver``.
 
 import numpy as np
 
+from skgd import _compiled
 from skgd._full_batch import Composite, MemoryOracle, squared_norms
 
 
@@ -76,24 +77,37 @@ class SagaEpochs:
             state.solver = solver
         return solver
 
-    def run(self, engine, state, X, Y, weights, order):
+    def run(self, engine, state, X, Y, weights, order, y_idx=None):
         """One epoch over the rows ``order`` of ``X`` (None: all rows in
         turn), in batches of ``engine.batch``; returns the exact objective
-        at the epoch's final weights."""
-        obj = self.objective
+        at the epoch's final weights. The compiled kernel runs it where it
+        applies (``skgd._compiled.run_saga_epoch``), else NumPy."""
         rows = np.arange(X.shape[0]) if order is None else np.asarray(order)
+        batch = min(engine.batch, len(rows))
+        solver = self._table(state, X.shape[0])
+        rates = [
+            engine.schedule.rate(state.t + k, state.sched_state)
+            for k in range(-(-len(rows) // batch))
+        ]
+        if not _compiled.run_saga_epoch(
+            engine, state, X, Y, weights, rows, y_idx, rates
+        ):
+            self._numpy_epoch(engine, state, X, Y, weights, rows, rates)
+        return self._certify(solver, X, Y, weights, order, rates[-1], state)
+
+    def _numpy_epoch(self, engine, state, X, Y, weights, rows, rates):
+        obj = self.objective
         n = len(rows)
         batch = min(engine.batch, n)
-        solver = self._table(state, X.shape[0])
+        solver = state.solver
         table = solver["table"]
         mean_coef, mean_intercept = solver["mean_coef"], solver["mean_intercept"]
         share = (weights / weights[rows].sum()).astype(state.coef.dtype, copy=False)
         coef, intercept = state.coef, state.intercept
-        lr = engine.schedule.rate(state.t, state.sched_state)
-        for start in range(0, n, batch):
+        for step, start in enumerate(range(0, n, batch)):
             b = rows[start : start + batch]
             Xb = X[b]
-            lr = engine.schedule.rate(state.t, state.sched_state)
+            lr = rates[step]
             _, G = obj.loss_gradient(Y[b], obj.scores(coef, intercept, Xb))
             # s_i (g_i - alpha_i) x_i summed over the batch: the change of
             # the table's mean, and (times n / B) the estimate's correction.
@@ -119,10 +133,10 @@ class SagaEpochs:
             mean_intercept += change_intercept
             table[b] = G
             state.t += 1.0
-        return self._certify(solver, X, Y, weights, order, lr, coef, intercept)
 
-    def _certify(self, solver, X, Y, weights, order, eta, coef, intercept):
+    def _certify(self, solver, X, Y, weights, order, eta, state):
         """The objective at the weights; records the certified gap."""
+        coef, intercept = state.coef, state.intercept
         if order is not None and len(order) < X.shape[0]:
             train = np.zeros_like(weights)
             train[order] = weights[order]

@@ -8,6 +8,7 @@ import pytest
 import scipy.sparse as sp
 from conftest import _problem
 from scipy.special import expit
+from sklearn.datasets import make_classification
 
 from skgd import GDClassifier, _compiled
 from skgd._engine import Engine
@@ -580,3 +581,66 @@ def test_lanes_give_the_same_bits_on_any_number_of_threads(batch_size, monkeypat
     np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
     np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
     np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+
+
+SAGA_CASES = [
+    # (loss, classes, penalty, fit_intercept, batch_size)
+    ("log_loss", 2, "elasticnet", True, 1),
+    ("softmax", 2, "l2", True, 5),
+    ("softmax", 3, "l1", False, 1),
+    ("softmax", 3, "elasticnet", True, 16),
+    ("modified_huber", 3, "l2", True, 7),
+    ("squared_hinge", 2, None, True, "full"),
+]
+
+
+@requires_extension
+@pytest.mark.parametrize("case", SAGA_CASES, ids=str)
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_saga_equals_numpy_saga(case, sparse, dtype, monkeypatch):
+    """The SAGA kernel takes the NumPy engine's steps, with the same table,
+    on dense and CSR rows, in float64 (to rounding) and float32."""
+    loss, n_classes, penalty, fit_intercept, batch_size = case
+    X, y = make_classification(
+        n_samples=90,
+        n_features=12,
+        n_informative=6,
+        n_classes=n_classes,
+        random_state=1,
+    )
+    X[X < -0.5] = 0.0
+    X = X.astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(X)
+    weights = np.random.RandomState(0).uniform(0.2, 3.0, len(y))
+    params = dict(
+        loss=loss,
+        optimizer="saga",
+        penalty=penalty,
+        alpha=0.1 if penalty in ("l1", "elasticnet") else 0.01,
+        l1_ratio=0.7,
+        fit_intercept=fit_intercept,
+        batch_size=batch_size,
+        max_iter=4,
+        tol=None,
+        random_state=0,
+    )
+    fits = []
+    for enabled in (False, True):
+        monkeypatch.setattr(_compiled, "ENABLED", enabled)
+        spy = _Spy(_compiled._fast)
+        monkeypatch.setattr(_compiled, "_fast", spy)
+        fits.append(GDClassifier(**params).fit(X, y, sample_weight=weights))
+        monkeypatch.setattr(_compiled, "_fast", spy._fast)
+        assert bool(spy.calls) == enabled
+    reference, compiled = fits
+    rtol, atol = (1e-10, 1e-12) if dtype == np.float64 else (2e-4, 2e-5)
+    assert compiled.coef_.dtype == dtype
+    np.testing.assert_allclose(compiled.coef_, reference.coef_, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(
+        compiled.intercept_, reference.intercept_, rtol=rtol, atol=atol
+    )
+    np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=rtol)
+    if penalty in ("l1", "elasticnet"):
+        assert np.count_nonzero(compiled.coef_ == 0) > 0
