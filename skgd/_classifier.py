@@ -146,8 +146,12 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     tol : float or None, default=1e-3
         Stop when the epoch objective has not fallen below its best minus
         ``tol`` (with early stopping: the validation score has not risen above
-        its best plus ``tol``) for ``n_iter_no_change`` epochs. None: run all
-        ``max_iter`` epochs.
+        its best plus ``tol``) for ``n_iter_no_change`` epochs. That ``tol``
+        is absolute in SGDClassifier's configuration (batch 1, plain SGD),
+        as in scikit-learn, and relative to the best objective (``tol``
+        times it) in the other stochastic modes. The line search and SAGA
+        stop once the objective is certified within ``tol`` (relative) of its
+        minimum. None: run all ``max_iter`` epochs.
     shuffle : bool, default=True
         Shuffle the rows before each epoch (mini-batch and stochastic modes;
         full-batch descent needs no order).
@@ -222,7 +226,13 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         restarts its schedule at ``t = 1`` even when warm-starting.)
     average : bool or int, default=False
         Averaged SGD: expose the average of the iterates from update
-        ``average`` on (True: from the first update).
+        ``average`` on. True in SGDClassifier's configuration (batch 1,
+        plain SGD) and in ``partial_fit``: from the first update, as in
+        scikit-learn; True in a ``fit`` of the other modes: after a burn-in
+        that ends at the first epoch that does not improve (or half way
+        through ``max_iter``), each lower rate of ``"adaptive"`` starting
+        the average again, and with the zeros of the live weights under an
+        L1 penalty (see the user guide, "Averaging").
     batch_size : int >= 1 or "full", default=1
         Rows per step: 1 is stochastic gradient descent (SGDClassifier), a
         larger int mini-batch descent, ``"full"`` deterministic full-batch
@@ -754,7 +764,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         # "auto" resolves once, at the first call: the stream keeps it.
         resolved = getattr(self, "learning_rate_", None) if not first_call else None
         if first_call:
-            plan = make_plan(params, components, data)
+            plan = make_plan(params, components, data, stream=True)
         else:
             # The training state carries over wherever it still fits. As in
             # scikit-learn, the exposed weights are the live ones (a user who
@@ -771,6 +781,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 init=init,
                 dtype=state.coef.dtype,
                 schedule=resolved,
+                stream=True,
             )
         self.learning_rate_ = plan.components.schedule
         engine = plan.engine()

@@ -57,6 +57,10 @@ class TrainState:
         return bool(self.average) and self.average <= self.t - 1
 
 
+# The averaging start of a burn-in that has not ended: after any update.
+_NOT_YET = 2**62
+
+
 def _owner(component):
     """What a component's state belongs to: its class and parameters."""
     return type(component), repr(component.get_params())
@@ -86,14 +90,33 @@ class Engine:
         Averaging starts at update ``average`` (0: no averaging).
     n_jobs : int or None
         Threads for the one-vs-rest columns of the compiled epoch.
+    burn_in : bool
+        Averaging waits for :func:`train` to start it (:meth:`start_averaging`,
+        once training reaches its noise floor), and the averaged weights keep
+        the zeros of the live ones under an L1 penalty.
+    relative_tol : bool
+        :func:`train`'s objective rule measures an improvement relative to
+        the best objective so far (else in absolute terms, scikit-learn's).
     """
 
-    def __init__(self, objective, optimizer, schedule, batch, average=0, n_jobs=None):
+    def __init__(
+        self,
+        objective,
+        optimizer,
+        schedule,
+        batch,
+        average=0,
+        n_jobs=None,
+        burn_in=False,
+        relative_tol=False,
+    ):
         self.objective = objective
         self.optimizer = optimizer
         self.schedule = schedule
         self.batch = int(batch)
-        self.average = int(average)
+        self.burn_in = bool(burn_in)
+        self.relative_tol = bool(relative_tol)
+        self.average = _NOT_YET if self.burn_in else int(average)
         self.n_jobs = n_jobs
         self._l2, self._l1, self._own_penalty = objective.penalty_parts()
         self._penalised = bool(self._l2 or self._l1 or self._own_penalty)
@@ -196,12 +219,22 @@ class Engine:
         fresh.sched_owner = state.sched_owner
         return fresh
 
-    @staticmethod
-    def weights(state):
-        """The (coef, intercept) a model should expose: averaged or live."""
-        if state.averaging:
-            return state.avg_coef, state.avg_intercept
-        return state.coef, state.intercept
+    def weights(self, state):
+        """The (coef, intercept) a model should expose: averaged or live.
+
+        After a burn-in under an L1 penalty, the averaged weights are zero
+        wherever the live ones are: the average of iterates that crossed
+        zero on the way is dense, the penalty's solution is not.
+        """
+        if not state.averaging:
+            return state.coef, state.intercept
+        if self.burn_in and self._l1:
+            return np.where(state.coef != 0, state.avg_coef, 0), state.avg_intercept
+        return state.avg_coef, state.avg_intercept
+
+    def start_averaging(self, state):
+        """Average the iterates from the next update on (after a burn-in)."""
+        self.average = state.average = int(state.t)
 
     def run_epoch(self, state, X, Y, sample_weight, order=None, y_idx=None):
         """One pass over the rows ``order`` of ``X`` (None: all rows in turn).
@@ -433,7 +466,8 @@ def train(
     Each epoch is ``source.run_epoch(engine, state, shuffle)`` (the data
     sources of ``skgd._sources`` and ``skgd._dask``), which returns the
     epoch's objective. Without ``validation_score``, an epoch "does not
-    improve" when its objective is not below the best so far minus ``tol``;
+    improve" when its objective is not below the best so far minus ``tol``
+    (``tol`` times the best so far for an engine with ``relative_tol``);
     with it (a callable ``(coef, intercept) -> score``), when the score is
     not above the best so far plus ``tol``. After ``n_iter_no_change`` such
     epochs in a row the schedule decides: ``"adaptive"`` lowers its rate,
@@ -442,6 +476,9 @@ def train(
     batch (a line search) stops instead when its certificate of optimality
     holds (:meth:`Engine.converged`: the objective certified within ``tol``,
     relative, of its minimum).
+
+    An engine with a burn-in (``engine.burn_in``) starts averaging after
+    the first epoch that does not improve, or after half of ``max_epochs``.
 
     ``tasks`` (``skgd._callbacks.EpochTasks``) reports each epoch to the
     estimator's callbacks; training stops after an epoch when one asks.
@@ -482,8 +519,18 @@ def train(
                 report.best_score = score
                 report.best_weights = (coef.copy(), intercept.copy())
         else:
-            improved = tol is None or objective <= best_objective - tol
+            relative = engine.relative_tol and np.isfinite(best_objective)
+            scale = abs(best_objective) if relative else 1.0
+            improved = tol is None or objective <= best_objective - tol * scale
             best_objective = min(best_objective, objective)
+        if (
+            engine.burn_in
+            and not state.averaging
+            and (not improved or 2 * epoch >= max_epochs)
+        ):
+            # The burn-in ends at the first epoch that does not improve (the
+            # run has reached its noise floor) or half way through max_epochs.
+            engine.start_averaging(state)
         if verbose:
             _print_epoch(engine, epoch, objective, coef, state, report, start_time)
         if tasks and tasks.end_epoch(coef, intercept):
@@ -500,6 +547,10 @@ def train(
             if stop:
                 break
             no_improvement = 0
+            if engine.burn_in and state.averaging:
+                # A lower rate (the "adaptive" schedule) takes the run down to
+                # a new noise floor: the average starts again from there.
+                engine.start_averaging(state)
     return report
 
 

@@ -427,6 +427,7 @@ class TrainingPlan:
     rows: np.ndarray = None
     validation_rows: np.ndarray = None
     n_train: int = 0
+    burn_in: bool = False  # averaging waits for the noise floor (see engine)
 
     @property
     def full_batch(self):
@@ -434,11 +435,16 @@ class TrainingPlan:
         return self.batch >= self.n_train
 
     @property
+    def sgdclassifier_configuration(self):
+        """Batch 1 with plain SGD: where skgd keeps SGDClassifier's rules."""
+        return self.batch == 1 and self.components.optimizer.plain
+
+    @property
     def guards_divergence(self):
         """Whether a rise of the objective is divergence (DivergenceGuard):
-        everywhere but SGDClassifier's configuration (batch 1, plain SGD),
-        which keeps SGDClassifier's rule (only an overflow is)."""
-        return not (self.batch == 1 and self.components.optimizer.plain)
+        everywhere but SGDClassifier's configuration, which keeps
+        SGDClassifier's rule (only an overflow is)."""
+        return not self.sgdclassifier_configuration
 
     def engine(self):
         """A fresh engine for this plan."""
@@ -450,11 +456,30 @@ class TrainingPlan:
             self.batch,
             self.average,
             self.n_jobs,
+            burn_in=self.burn_in,
+            relative_tol=not self.sgdclassifier_configuration,
         )
 
 
+def _burn_in(params, components, batch, stream):
+    """``average=True`` outside SGDClassifier's configuration (batch 1,
+    plain SGD) in a fit: averaging after a burn-in (``Engine``). An int is a
+    start the user chose; a ``partial_fit`` stream averages as given."""
+    average = params["average"]
+    if stream or not isinstance(average, (bool, np.bool_)) or not average:
+        return False
+    return not (batch == 1 and components.optimizer.plain)
+
+
 def make_plan(
-    params, components, data, *, init=(None, None), dtype=None, schedule=None
+    params,
+    components,
+    data,
+    *,
+    init=(None, None),
+    dtype=None,
+    schedule=None,
+    stream=False,
 ):
     """The :class:`TrainingPlan` of parameters ``params`` for ``data``.
 
@@ -467,7 +492,8 @@ def make_plan(
     from (``coef_init``, ``intercept_init``; None for zeros), in ``dtype``
     (default: the data's). ``learning_rate="auto"`` resolves here
     (``skgd._auto``), unless ``schedule`` gives an earlier resolution (the
-    calls of a ``partial_fit`` stream keep the first call's).
+    calls of a ``partial_fit`` stream keep the first call's). ``stream``:
+    the plan of a ``partial_fit`` call.
     """
     n_classes = len(data.classes)
     cw = class_weights(params["class_weight"], data.classes, data.counts)
@@ -520,4 +546,5 @@ def make_plan(
         rows=rows,
         validation_rows=validation_rows,
         n_train=n_train,
+        burn_in=_burn_in(params, components, batch, stream),
     )
