@@ -7,10 +7,10 @@ data, so the default resolves to a schedule once the plan knows them:
   ``"optimal"`` schedule, exactly as scikit-learn's default;
 * **the full batch** with plain SGD, a smooth loss and no averaging: the
   line search (:class:`skgd.schedules.LineSearch`), which needs no step;
-* **SAGA** (``optimizer="saga"``), at any batch size: the constant step
-  ``1 / (3 L_B)`` from the data's smoothness
-  (:func:`skgd._variance_reduced.step_size`), which its convergence
-  theory asks for;
+* **SAGA** (``optimizer="saga"``): the constant step ``1 / (3 L_B)`` from
+  the data's smoothness (:func:`skgd._variance_reduced.step_size`), which
+  its convergence theory asks for; at the full batch, where SAGA's step is a
+  proximal gradient step, the line search;
 * **anything else** (mini-batches, other update rules, losses with
   corners): ``"adaptive"`` from a step calibrated on a sample of the rows,
   Bottou's method: a few trial steps from the starting weights on up to 1000
@@ -47,8 +47,12 @@ def resolve(params, components, batch, n_train, calibrated_step, smooth_step):
     when a step must be calibrated. ``smooth_step()`` is SAGA's step from
     the data's smoothness.
     """
+    smooth = components.loss.curvature is not None
+    full = batch >= n_train
     if components.optimizer.variance_reduced:
-        return Constant(eta0=smooth_step())
+        # At the full batch SAGA's correction vanishes: the line search
+        # takes the same proximal gradient steps, with a better step size.
+        return LineSearch() if full else Constant(eta0=smooth_step())
     plain = components.optimizer.plain
     if batch == 1 and plain:
         if params["alpha"] == 0:
@@ -58,8 +62,7 @@ def resolve(params, components, batch, n_train, calibrated_step, smooth_step):
                 "and needs alpha > 0. Use a positive alpha or another learning_rate."
             )
         return Optimal(alpha=params["alpha"])
-    smooth = components.loss.curvature is not None
-    if batch >= n_train and plain and smooth and not params["average"]:
+    if full and plain and smooth and not params["average"]:
         return LineSearch()
     return Adaptive(eta0=calibrated_step() / SAFETY)
 

@@ -123,10 +123,13 @@ def _check_line_search(params, components):
     if not components.schedule.needs_objective:
         return
     rate, loss = params["learning_rate"], components.loss
-    if not components.optimizer.plain:
+    optimizer = components.optimizer
+    if not (optimizer.plain or optimizer.variance_reduced):
+        # (SAGA's correction vanishes at the full batch: its step is the
+        # proximal gradient step the line search takes.)
         raise ValueError(
             f"learning_rate={rate!r} is its own update rule (accelerated "
-            "proximal gradient): it needs optimizer='sgd'; got "
+            "proximal gradient): it needs optimizer='sgd' (or 'saga'); got "
             f"optimizer={params['optimizer']!r}."
         )
     if loss.curvature is None:

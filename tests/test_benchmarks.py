@@ -46,3 +46,46 @@ def test_bench_runs_and_reports_every_column(bench, capsys):
     assert bench._format_row(rows[0]).count("|") == 14
     assert bench.HEADER.split("\n")[0].count("|") == 14
     capsys.readouterr()
+
+
+CONVERGENCE = BENCH.parent / "convergence.py"
+
+
+@pytest.fixture(scope="module")
+def convergence():
+    spec = importlib.util.spec_from_file_location("convergence", CONVERGENCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_convergence_benchmark_runs_and_reports_sound_rows(convergence, capsys):
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = StandardScaler().fit_transform(X)[:150]
+    rows = convergence.run(
+        [("tiny", X, y[:150])],
+        batches=(32, "full"),
+        optimizers=("saga",),
+        cap=0.3,
+        depth=3,
+    )
+    # 4 LogisticRegression solvers, SGDClassifier (two classes), 2 skgd cells
+    assert [r["method"] for r in rows[-2:]] == [
+        "skgd batch=32 saga",
+        "skgd batch=full saga",
+    ]
+    assert len(rows) == 7
+    for row in rows:
+        times = [t for t in row["times"] if t is not None]
+        assert times == sorted(times)  # a deeper level is never reached sooner
+        assert row["final"] >= 0 and row["fit_s"] > 0
+    full = rows[-1]
+    # The line search (SAGA's full batch under "auto") reaches 1e-6 here.
+    assert full["times"][2] is not None and full["schedule"].startswith("LineSearch")
+    json.dumps(rows)
+    assert convergence._rst(rows, "Tiny").count('\n   "') == len(rows) + 1
+    assert convergence._format(rows[0]).count("|") == 10
+    capsys.readouterr()

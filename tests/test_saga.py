@@ -16,7 +16,7 @@ from skgd import GDClassifier
 from skgd._objective import Objective
 from skgd.losses import get_loss
 from skgd.penalties import get_penalty
-from skgd.schedules import Constant
+from skgd.schedules import Constant, LineSearch
 
 
 def _scaled(load):
@@ -210,23 +210,31 @@ def test_saga_warns_when_max_iter_ends_it_first():
 
 
 def test_auto_gives_saga_the_step_of_its_theory():
-    """1 / (3 L_B): L_max at batch 1, L at the full batch (logistic: 1/4)."""
+    """1 / (3 L_B): L_max at batch 1, towards L at larger batches
+    (logistic curvature 1/4)."""
     X, y = _scaled(load_breast_cancer)
     alpha, n = 1e-4, len(y)
     sq = (X * X).sum(1) + 1.0
     l_max, l_mean = 0.25 * sq.max() + alpha, 0.25 * sq.mean() + alpha
-    for batch, expected in ((1, l_max), (n, l_mean)):
+    for b in (1, 32, n - 1):
         est = GDClassifier(
-            loss="log_loss", optimizer="saga", batch_size=batch, max_iter=1, tol=None
+            loss="log_loss", optimizer="saga", batch_size=b, max_iter=1, tol=None
         ).fit(X, y)
+        l_b = (n - b) / (b * (n - 1)) * l_max + n * (b - 1) / (b * (n - 1)) * l_mean
         assert isinstance(est.learning_rate_, Constant)
-        assert est.learning_rate_.eta0 == pytest.approx(1.0 / (3.0 * expected))
-    b = 32
-    l_b = (n - b) / (b * (n - 1)) * l_max + n * (b - 1) / (b * (n - 1)) * l_mean
-    est = GDClassifier(
-        loss="log_loss", optimizer="saga", batch_size=b, max_iter=1, tol=None
-    ).fit(X, y)
-    assert est.learning_rate_.eta0 == pytest.approx(1.0 / (3.0 * l_b))
+        assert est.learning_rate_.eta0 == pytest.approx(1.0 / (3.0 * l_b))
+
+
+def test_at_the_full_batch_auto_gives_saga_the_line_search():
+    """SAGA's correction vanishes at the full batch: the fit is the line
+    search's, step for step."""
+    X, y = _scaled(load_breast_cancer)
+    params = dict(loss="log_loss", batch_size="full", tol=1e-8)
+    saga = GDClassifier(optimizer="saga", **params).fit(X, y)
+    plain = GDClassifier(optimizer="sgd", **params).fit(X, y)
+    assert isinstance(saga.learning_rate_, LineSearch)
+    np.testing.assert_array_equal(saga.coef_, plain.coef_)
+    np.testing.assert_array_equal(saga.loss_curve_, plain.loss_curve_)
 
 
 def test_partial_fit_is_one_epoch_with_a_fresh_table():
@@ -272,8 +280,8 @@ def test_partial_fit_is_one_epoch_with_a_fresh_table():
         (dict(loss="hinge"), "optimizer='saga' needs a smooth loss"),
         (dict(loss="log_loss", average=True), "Set average=False"),
         (
-            dict(loss="log_loss", learning_rate="line_search", batch_size="full"),
-            "needs optimizer='sgd'",
+            dict(loss="log_loss", learning_rate="line_search", batch_size=32),
+            "needs batch_size='full'",
         ),
         (dict(loss="hinge", learning_rate="pa1"), "learning_rate='pa1'"),
     ],
