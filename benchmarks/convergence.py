@@ -244,10 +244,14 @@ def bench_skgd(problem, batch_size, optimizer, cap=CAP):
     }
 
 
-def _peer_runs(problem, make, depth=10):
-    """``make(tol)`` at tol = 1e-1 ... 1e-depth: (time, suboptimality) each."""
+def _peer_runs(problem, make, depth=10, cap=4 * CAP):
+    """``make(tol)`` at tol = 1e-1 ... 1e-depth: (time, suboptimality) each;
+    the sweep ends after a run longer than ``cap`` seconds (a smaller tol
+    only takes longer)."""
     runs = []
     for k in range(1, depth + 1):
+        if runs and runs[-1][0] > cap:
+            break
         est = make(10.0**-k)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
