@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 from skgd import _dask, _monitor
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
 from skgd._engine import DivergenceGuard, train
+from skgd._full_batch import certified_gap
 from skgd._objective import Objective, linear_scores
 from skgd._plan import InMemoryData, make_plan, parameters, resolve_components
 from skgd._sources import RowsInMemory
@@ -630,6 +631,19 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         if guard is not None and plan.full_batch:
             end = source.start_objective(engine, self._state)
             guard.check_end(end, self._state.coef.dtype)
+        if (
+            plan.full_batch
+            and not engine.certifies
+            and self.tol is not None
+            and plan.components.loss.curvature is not None
+            and not report.stopped_by_callback
+        ):
+            # A full batch that is not the line search stops on its
+            # objective; its exact gradient then says how far it stopped.
+            report.gap = certified_gap(
+                plan.objective, source.oracle(engine), self.coef_, self.intercept_
+            )
+            report.converged = report.gap <= self.tol
         return self._finish_fit(report, validation is not None)
 
     @staticmethod
@@ -648,12 +662,10 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             self.best_validation_score_ = None
         for name in _monitor.STREAM_ATTRIBUTES:
             self.__dict__.pop(name, None)
-        if (
-            self.tol is not None
-            and self.n_iter_ == self.max_iter
-            and not report.stopped_by_callback
-            and not report.converged
-        ):
+        stopped_early = self.n_iter_ < self.max_iter or report.stopped_by_callback
+        if self.tol is None or report.converged:
+            return self
+        if not stopped_early:
             if report.gap is not None:
                 advice = (
                     f"the objective was certified within {report.gap:.3g} "
@@ -665,6 +677,16 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 advice += "eta0 or tol."
             warnings.warn(
                 f"Maximum number of epochs ({self.max_iter}) reached before {advice}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif report.gap is not None and not (report.stopped_by_callback or validated):
+            warnings.warn(
+                f"Training stopped improving after {self.n_iter_} epochs with "
+                f"the objective certified within {report.gap:.3g} (relative) of "
+                f"its minimum, not tol={self.tol!r}. For the full batch, "
+                "learning_rate='line_search' (optimizer='sgd') stops only once "
+                "it is; or lower the step size.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -290,6 +290,10 @@ class BlockSums:
         grad_intercept = sum(part[2] for part in parts) / total_weight
         return value, grad_coef, grad_intercept
 
+    def oracle(self, engine):
+        """The full batch's oracle: these block sums themselves."""
+        return self
+
     def smoothness(self):
         """The curvature bound of ``_full_batch.smoothness_bound``, reduced
         over the blocks."""

@@ -317,8 +317,9 @@ class Engine:
         lr = self.schedule.rate(state.t, state.sched_state)
         self._apply(state, grad_coef, grad_intercept, lr, None)
 
-    def _apply(self, state, grad_coef, grad_intercept, lr, Xb):
-        """Penalty, optimizer update, L1 truncation, averaging, clock."""
+    def step_along(self, state, grad_coef, grad_intercept, lr):
+        """The smooth penalty's gradient added to ``grad_coef`` (in place),
+        then the optimizer's step on the weights."""
         obj = self.objective
         coef, intercept = state.coef, state.intercept
         if self._l2:
@@ -331,6 +332,11 @@ class Engine:
         coef += steps[0]
         if obj.fit_intercept:
             intercept += steps[1]
+
+    def _apply(self, state, grad_coef, grad_intercept, lr, Xb):
+        """Penalty, optimizer update, L1 truncation, averaging, clock."""
+        coef, intercept = state.coef, state.intercept
+        self.step_along(state, grad_coef, grad_intercept, lr)
         if self._l1:
             self._truncate(state, lr, Xb)
         if self.average and self.average <= state.t:

@@ -114,6 +114,30 @@ class Composite:
         return mapping / reference if reference > 0 else 0.0
 
 
+def certified_gap(objective, oracle, coef, intercept):
+    """How far ``(coef, intercept)`` may be from the optimum, relative to F
+    (:meth:`Composite.certificate`), from one evaluation of the gradient on
+    ``oracle`` (two without an L2 part: the reference is the gradient
+    mapping at zero weights). The mapping's step is ``1/L`` for the data's
+    curvature bound."""
+    parts = Composite(objective)
+    eta = 1.0 / oracle.smoothness()
+
+    def mapping(coef, intercept):
+        f, g_coef, g_intercept = parts.smooth(oracle, coef, intercept, gradient=True)
+        step = coef - parts.prox(coef - eta * g_coef, eta)
+        norm = float(np.vdot(step, step)) / eta**2
+        if objective.fit_intercept:
+            norm += float(np.vdot(g_intercept, g_intercept))
+        return f + parts.nonsmooth(coef), np.sqrt(norm)
+
+    F, G = mapping(coef, intercept)
+    reference = 0.0
+    if not parts.l2:
+        reference = mapping(np.zeros_like(coef), np.zeros_like(intercept))[1]
+    return parts.certificate(G, F, reference)
+
+
 class FullBatchSolver:
     """Accelerated proximal gradient with backtracking (see LineSearch).
 

@@ -56,6 +56,12 @@ class RowsInMemory:
             order = self.rows
         return engine.run_epoch(state, self.X, self.Y, self.weights, order, self.y_idx)
 
+    def oracle(self, engine):
+        """The full batch's oracle (``skgd._full_batch``) on these rows."""
+        from skgd._full_batch import MemoryOracle
+
+        return MemoryOracle(engine.objective, self.X, self.Y, self.weights)
+
     def start_objective(self, engine, state):
         """The objective on these rows at the state's live weights.
 

@@ -117,16 +117,7 @@ class SagaEpochs:
             factor = n / len(b)
             grad_coef = factor * change_coef + mean_coef
             grad_intercept = factor * change_intercept + mean_intercept
-            if self.parts.l2:
-                grad_coef += self.parts.l2 * coef
-            elif self.parts.own:
-                grad_coef += obj.penalty_term(coef)[1]
-            steps, state.opt_state = engine.optimizer.update(
-                [grad_coef, grad_intercept], state.opt_state, lr
-            )
-            coef += steps[0]
-            if obj.fit_intercept:
-                intercept += steps[1]
+            engine.step_along(state, grad_coef, grad_intercept, lr)
             if self.parts.l1:
                 coef[...] = self.parts.prox(coef, lr)
             mean_coef += change_coef

@@ -10,6 +10,26 @@ from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 
 
+def training_objective(est, X, y, sample_weight=None):
+    """F(coef, intercept): the objective ``est``'s parameters train on,
+    over ``X`` and ``y`` (weighted by ``sample_weight``)."""
+    from skgd._objective import Objective
+    from skgd.losses import get_loss
+    from skgd.penalties import get_penalty
+
+    classes = np.unique(y)
+    obj = Objective(
+        get_loss(est.loss),
+        get_penalty(est.penalty, est.l1_ratio),
+        est.alpha,
+        est.fit_intercept,
+        len(classes),
+    )
+    Y = obj.encode(np.searchsorted(classes, y), np.float64)
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
+    return lambda coef, b: obj.value_and_gradient(coef, b, X, Y, w)[0]
+
+
 def _problem(n_classes, n_samples=60, n_features=5, seed=0):
     X, y = make_classification(
         n_samples=n_samples,

@@ -86,10 +86,13 @@ def test_other_modes_calibrate_a_step_near_the_best_of_a_grid(params, digits):
 
 def test_the_defaults_train_every_mode(digits):
     """All defaults but loss, batch size and update rule: every cell ends
-    without a warning, within 0.025 of LogisticRegression's test accuracy
-    at the same objective (the goal of the issue is 0.01). Batch 1 with plain
-    SGD is SGDClassifier's training, 'optimal' and its stopping rule, and
-    scores as SGDClassifier does: it is held to SGDClassifier instead."""
+    within 0.025 of LogisticRegression's test accuracy at the same objective
+    (the goal of the issue is 0.01). Batch 1 with plain SGD is SGDClassifier's
+    training, 'optimal' and its stopping rule, and scores as SGDClassifier
+    does: it is held to SGDClassifier instead. A fit warns exactly where it
+    cannot vouch for its objective: SAGA, whose certificate at alpha=1e-4 is
+    not within tol by max_iter, and the full batch with momentum or Adam,
+    which stop on a plateau far from the optimum."""
     from sklearn.linear_model import LogisticRegression, SGDClassifier
     from sklearn.model_selection import train_test_split
 
@@ -100,20 +103,23 @@ def test_the_defaults_train_every_mode(digits):
     reference = ref.score(X_test, y_test)
     sgd = SGDClassifier(loss="log_loss", random_state=0).fit(X_train, y_train)
     for batch_size in (1, 32, 256, "full"):
-        for optimizer in ("sgd", "momentum", "adam"):
+        for optimizer in ("sgd", "momentum", "adam", "saga"):
             floor = reference - 0.025
             if batch_size == 1 and optimizer == "sgd":
                 floor = sgd.score(X_test, y_test) - 0.025
             est = GDClassifier(
                 loss="softmax", batch_size=batch_size, optimizer=optimizer
             )
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", ConvergenceWarning)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", ConvergenceWarning)
                 est.set_params(random_state=0).fit(X_train, y_train)
-            assert est.score(X_test, y_test) >= floor, (
-                batch_size,
-                optimizer,
+            cell = (batch_size, optimizer)
+            warned = any(w.category is ConvergenceWarning for w in caught)
+            unvouched = (batch_size != "full" and optimizer == "saga") or (
+                batch_size == "full" and optimizer in ("momentum", "adam")
             )
+            assert warned == unvouched, cell
+            assert est.score(X_test, y_test) >= floor, cell
 
 
 def test_a_stream_keeps_its_first_resolution(digits):

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import training_objective
 from scipy.special import expit, log_softmax, softmax
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -12,29 +13,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDClassifier
-from skgd._objective import Objective
-from skgd.losses import get_loss
-from skgd.penalties import get_penalty
 from skgd.schedules import LineSearch
 
 
 def _scaled(load):
     X, y = load(return_X_y=True)
     return StandardScaler().fit_transform(X), y
-
-
-def _objective(est, X, y):
-    """The estimator's training objective F at its fitted weights."""
-    classes = np.unique(y)
-    obj = Objective(
-        get_loss(est.loss),
-        get_penalty(est.penalty, est.l1_ratio),
-        est.alpha,
-        est.fit_intercept,
-        len(classes),
-    )
-    Y = obj.encode(np.searchsorted(classes, y), np.float64)
-    return lambda coef, b: obj.value_and_gradient(coef, b, X, Y, np.ones(len(y)))[0]
 
 
 def _hand_written_fista(X, y, alpha, l1_ratio, n_iter, accelerate, binary):
@@ -151,7 +135,7 @@ def test_line_search_reaches_logistic_regressions_optimum(load):
         loss=loss, alpha=alpha, batch_size="full", learning_rate="line_search", tol=1e-9
     ).fit(X, y)
     assert est.n_iter_ < est.max_iter
-    F = _objective(est, X, y)
+    F = training_objective(est, X, y)
     F_ref = F(ref.coef_, ref.intercept_)
     assert (F(est.coef_, est.intercept_) - F_ref) / F_ref < 1e-8
     np.testing.assert_allclose(
@@ -180,7 +164,7 @@ def test_l1_reaches_saga_with_its_exact_zeros():
         tol=1e-9,
         max_iter=5000,
     ).fit(X, y)
-    F = _objective(est, X, y)
+    F = training_objective(est, X, y)
     F_ref = F(ref.coef_, ref.intercept_)
     assert F(est.coef_, est.intercept_) <= F_ref * (1 + 1e-7)
     zeros = est.coef_ == 0
@@ -197,7 +181,7 @@ def test_stopping_certifies_the_distance_to_the_optimum(tol):
     params["learning_rate"] = "line_search"
     est = GDClassifier(tol=tol, **params).fit(X, y)
     best = GDClassifier(tol=1e-12, max_iter=10_000, **params).fit(X, y)
-    F = _objective(est, X, y)
+    F = training_objective(est, X, y)
     F_best = F(best.coef_, best.intercept_)
     assert 0 <= (F(est.coef_, est.intercept_) - F_best) / F_best <= 3 * tol
     assert est.n_iter_ < best.n_iter_

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import training_objective
 from scipy.special import expit, softmax
 from sklearn.datasets import load_breast_cancer, load_iris
 from sklearn.exceptions import ConvergenceWarning
@@ -13,30 +14,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDClassifier
-from skgd._objective import Objective
-from skgd.losses import get_loss
-from skgd.penalties import get_penalty
 from skgd.schedules import Constant, LineSearch
 
 
 def _scaled(load):
     X, y = load(return_X_y=True)
     return StandardScaler().fit_transform(X), y
-
-
-def _objective(est, X, y, sample_weight=None):
-    """The estimator's training objective F."""
-    classes = np.unique(y)
-    obj = Objective(
-        get_loss(est.loss),
-        get_penalty(est.penalty, est.l1_ratio),
-        est.alpha,
-        est.fit_intercept,
-        len(classes),
-    )
-    Y = obj.encode(np.searchsorted(classes, y), np.float64)
-    w = np.ones(len(y)) if sample_weight is None else sample_weight
-    return lambda coef, b: obj.value_and_gradient(coef, b, X, Y, w)[0]
 
 
 def _score_gradients(binary, y, Z):
@@ -103,7 +86,7 @@ def test_saga_equals_the_hand_written_loop(batch, binary, sparse):
     np.testing.assert_allclose(est.coef_, W, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(est.intercept_, b, rtol=1e-10, atol=1e-12)
     # The epoch's objective is the exact objective at its end.
-    F = _objective(est, X, y, w)
+    F = training_objective(est, X, y, w)
     assert est.loss_curve_[-1] == pytest.approx(F(est.coef_, est.intercept_), rel=1e-12)
 
 
@@ -124,7 +107,7 @@ def test_saga_reaches_logistic_regressions_optimum(batch):
     )
     est.fit(X, y)
     assert est.n_iter_ < est.max_iter  # stopped by its certificate
-    F = _objective(est, X, y)
+    F = training_objective(est, X, y)
     f_star = F(ref.coef_, ref.intercept_)
     assert F(est.coef_, est.intercept_) - f_star <= 1e-9 * f_star
 
@@ -142,7 +125,7 @@ def _line_search_optimum(X, y, **params):
     ref = GDClassifier(
         loss="log_loss", batch_size="full", tol=1e-12, max_iter=100_000, **params
     ).fit(X, y)
-    return ref, _objective(ref, X, y)(ref.coef_, ref.intercept_)
+    return ref, training_objective(ref, X, y)(ref.coef_, ref.intercept_)
 
 
 def test_saga_l1_finds_the_exact_zeros_of_the_optimum():
@@ -160,7 +143,7 @@ def test_saga_l1_finds_the_exact_zeros_of_the_optimum():
         random_state=0,
         **params,
     ).fit(X, y)
-    F = _objective(saga, X, y)
+    F = training_objective(saga, X, y)
     assert F(saga.coef_, saga.intercept_) - f_star <= 1e-8 * f_star
     np.testing.assert_array_equal(np.sign(saga.coef_), np.sign(ref.coef_))
     assert 0 < np.count_nonzero(saga.coef_) < X.shape[1]
@@ -178,7 +161,7 @@ def test_saga_stops_on_its_certificate():
     """Stopped by tol, the fit is within tol (relative) of the optimum."""
     X, y = _scaled(load_breast_cancer)
     ref, f_star = _line_search_optimum(X, y, alpha=0.01)
-    F = _objective(ref, X, y)
+    F = training_objective(ref, X, y)
     for tol in (1e-2, 1e-4, 1e-6, 1e-8):
         est = GDClassifier(
             loss="log_loss",
@@ -311,5 +294,5 @@ def test_saga_warm_start_and_validation_rows():
     est.set_params(warm_start=True, early_stopping=False, tol=1e-8, max_iter=5000)
     est.fit(X[:300], y[:300])
     ref, f_star = _line_search_optimum(X[:300], y[:300], alpha=0.01)
-    F = _objective(est, X[:300], y[:300])
+    F = training_objective(est, X[:300], y[:300])
     assert F(est.coef_, est.intercept_) - f_star <= 1e-8 * f_star

@@ -5,33 +5,18 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import training_objective
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
 from skgd import GDClassifier
-from skgd._objective import Objective
-from skgd.losses import get_loss
-from skgd.penalties import get_penalty
 
 
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_digits(return_X_y=True)
     return StandardScaler().fit_transform(X), y
-
-
-def _objective(est, X, y):
-    obj = Objective(
-        get_loss(est.loss),
-        get_penalty(est.penalty, est.l1_ratio),
-        est.alpha,
-        est.fit_intercept,
-        len(np.unique(y)),
-    )
-    Y = obj.encode(y, np.float64)
-    w = np.ones(len(y))
-    return obj.value_and_gradient(est.coef_, est.intercept_, X, Y, w)[0]
 
 
 def _first_stop(curve, tol, patience, relative):
@@ -110,9 +95,10 @@ def test_burn_in_starts_at_the_first_epoch_that_does_not_improve(digits):
     np.testing.assert_allclose(burnt.coef_, by_hand.coef_, rtol=1e-12, atol=1e-14)
     assert not np.allclose(burnt.coef_, live.coef_)
     # Averaging the settled iterates costs at most the noise of the epochs.
-    assert _objective(burnt, X, y) <= 1.1 * _objective(live, X, y)
+    F = training_objective(live, X, y)
+    assert F(burnt.coef_, burnt.intercept_) <= 1.1 * F(live.coef_, live.intercept_)
     early = _fit(X, y, average=1, **params)
-    assert _objective(early, X, y) > _objective(burnt, X, y)
+    assert F(early.coef_, early.intercept_) > F(burnt.coef_, burnt.intercept_)
 
 
 def test_burn_in_keeps_the_zeros_of_the_l1_solution(digits):
@@ -150,3 +136,32 @@ def test_sgdclassifiers_configuration_and_streams_average_from_the_start(digits)
             est.partial_fit(X[part], y[part], classes=[0, 1])
         streams.append(est.coef_)
     np.testing.assert_array_equal(*streams)
+
+
+def test_a_full_batch_stopped_far_from_the_optimum_says_so(digits):
+    """Full-batch momentum stops on its plateau rule: it warns with a
+    certified distance that bounds the true one, unless within tol."""
+    import re
+
+    X, y = digits
+    ref = GDClassifier(loss="softmax", batch_size="full", tol=1e-10, max_iter=5000)
+    ref.fit(X, y)
+    F = training_objective(ref, X, y)
+    f_star = F(ref.coef_, ref.intercept_)
+    est = GDClassifier(loss="softmax", batch_size="full", optimizer="momentum")
+    with pytest.warns(ConvergenceWarning, match="Training stopped improving") as w:
+        est.set_params(random_state=0).fit(X, y)
+    assert est.n_iter_ < est.max_iter
+    certified = float(re.search(r"certified within ([0-9.e+-]+)", str(w[0].message))[1])
+    true_gap = (F(est.coef_, est.intercept_) - f_star) / f_star
+    assert 1e-3 < true_gap <= certified
+    # A fit that stops within tol says nothing (strong L2, a plain step).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        GDClassifier(
+            loss="softmax",
+            batch_size="full",
+            alpha=1.0,
+            learning_rate="constant",
+            eta0=0.1,
+        ).fit(X, y)
