@@ -88,4 +88,6 @@ def test_convergence_benchmark_runs_and_reports_sound_rows(convergence, capsys):
     json.dumps(rows)
     assert convergence._rst(rows, "Tiny").count('\n   "') == len(rows) + 1
     assert convergence._format(rows[0]).count("|") == 10
+    accuracy = [("LogisticRegression", 0.97, ""), ("skgd batch=1 saga", 0.96, "yes")]
+    assert convergence._accuracy_rst(accuracy, "T").count('\n   "') == 3
     capsys.readouterr()
