@@ -1,4 +1,4 @@
-"""The benchmark script runs end to end (on tiny data) and reports sound rows.
+"""The benchmark scripts run end to end (on tiny data) and report sound rows.
 
 Timings themselves are never asserted: the machines are shared and noisy.
 """
@@ -9,15 +9,20 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name):
+    """A script of benchmarks/ imported as a module."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _script("bench")
 
 
 def test_bench_runs_and_reports_every_column(bench, capsys):
@@ -48,15 +53,9 @@ def test_bench_runs_and_reports_every_column(bench, capsys):
     capsys.readouterr()
 
 
-CONVERGENCE = BENCH.parent / "convergence.py"
-
-
 @pytest.fixture(scope="module")
 def convergence():
-    spec = importlib.util.spec_from_file_location("convergence", CONVERGENCE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _script("convergence")
 
 
 def test_convergence_benchmark_runs_and_reports_sound_rows(convergence, capsys):
