@@ -183,9 +183,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         - ``"auto"``: chosen for the descent mode, update rule and data
           (``learning_rate_`` holds the choice): ``"optimal"`` at
           ``batch_size=1`` with plain SGD, exactly SGDClassifier's default;
-          ``"line_search"`` for the full batch with plain SGD and a smooth
-          loss; otherwise ``"adaptive"`` from a step calibrated on a sample
-          of up to 1000 rows (Bottou's method), which ignores ``eta0``;
+          ``"line_search"`` for the full batch with plain SGD (or SAGA) and a
+          smooth loss; with ``optimizer="saga"`` below the full batch, a
+          constant step from the data's smoothness; otherwise ``"adaptive"``
+          from a step calibrated on a sample of up to 1000 rows (Bottou's
+          method), which ignores ``eta0``;
         - ``"constant"``: :math:`\eta_t = \eta_0`;
         - ``"optimal"``: :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))` with
           Bottou's :math:`t_0`;
@@ -198,7 +200,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
           ``"epsilon_insensitive"``; ``batch_size=1``, plain SGD only);
         - ``"line_search"``: backtracking, accelerated, proximal full-batch
           descent for a smooth loss, which stops when the objective is within
-          ``tol`` (relative) of its minimum (``batch_size="full"``, plain SGD).
+          ``tol`` (relative) of its minimum (``batch_size="full"``, plain SGD
+          or SAGA).
 
         The adaptive optimizers multiply their own per-coordinate scaling by
         :math:`\eta_t` too; with ``"adam"`` a ``"constant"`` rate of about
