@@ -13,7 +13,7 @@ tol=1e-12 (at most 1,000 updates).
 Then, side by side in one run:
 
 * skgd with every default but ``loss``, ``batch_size`` in {1, 32, 256,
-  "full"} and ``optimizer`` in {"sgd", "momentum", "adam", "saga"}, twice:
+  "full"} and ``optimizer`` in {"sgd", "momentum", "adam", "saga", "svrg"}, twice:
   with all those defaults (where the fit stops, how far from F*, whether it
   warned), and with ``tol=1e-10`` (a callback records the weights and the
   time after each epoch, its own cost subtracted, for the time to a relative
@@ -59,7 +59,7 @@ from skgd.penalties import get_penalty
 ALPHA = 1e-4
 LEVELS = (1e-2, 1e-4, 1e-6)
 BATCHES = (1, 32, 256, "full")
-OPTIMIZERS = ("sgd", "momentum", "adam", "saga")
+OPTIMIZERS = ("sgd", "momentum", "adam", "saga", "svrg")
 #: Seconds after which the recording callback stops a run.
 CAP = 8.0
 SOLVERS = ("lbfgs", "newton-cholesky", "sag", "saga")

@@ -7,10 +7,11 @@ data, so the default resolves to a schedule once the plan knows them:
   ``"optimal"`` schedule, exactly as scikit-learn's default;
 * **the full batch** with plain SGD, a smooth loss and no averaging: the
   line search (:class:`skgd.schedules.LineSearch`), which needs no step;
-* **SAGA** (``optimizer="saga"``): the constant step ``1 / (3 L_B)`` from
-  the data's smoothness (:func:`skgd._variance_reduced.step_size`), which
-  its convergence theory asks for; at the full batch, where SAGA's step is a
-  proximal gradient step, the line search;
+* **SAGA and SVRG** (``optimizer="saga"``, ``"svrg"``): the constant step
+  ``1 / (3 L_B)`` from the data's smoothness
+  (:func:`skgd._variance_reduced.step_size`), which SAGA's convergence
+  theory asks for; at the full batch, where their step is a proximal
+  gradient step, the line search;
 * **anything else** (mini-batches, other update rules, losses with
   corners): ``"adaptive"`` from a step calibrated on a sample of the rows,
   Bottou's method: a few trial steps from the starting weights on up to 1000
@@ -44,13 +45,13 @@ def resolve(params, components, batch, n_train, calibrated_step, smooth_step):
 
     ``calibrated_step()`` calibrates a step where the data is (the plan's
     data description: :func:`calibrate` on a sample); it is only called
-    when a step must be calibrated. ``smooth_step()`` is SAGA's step from
-    the data's smoothness.
+    when a step must be calibrated. ``smooth_step()`` is SAGA's (SVRG's)
+    step from the data's smoothness.
     """
     smooth = components.loss.curvature is not None
     full = batch >= n_train
     if components.optimizer.variance_reduced:
-        # At the full batch SAGA's correction vanishes: the line search
+        # At the full batch SAGA's (SVRG's) correction vanishes: the line search
         # takes the same proximal gradient steps, with a better step size.
         return LineSearch() if full else Constant(eta0=smooth_step())
     plain = components.optimizer.plain

@@ -150,8 +150,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         its best plus ``tol``) for ``n_iter_no_change`` epochs. That ``tol``
         is absolute in SGDClassifier's configuration (batch 1, plain SGD),
         as in scikit-learn, and relative to the best objective (``tol``
-        times it) in the other stochastic modes. The line search and SAGA
-        stop once the objective is certified within ``tol`` (relative) of its
+        times it) in the other stochastic modes. The line search, SAGA and
+        SVRG stop once the objective is certified within ``tol`` (relative) of its
         minimum. None: run all ``max_iter`` epochs.
     shuffle : bool, default=True
         Shuffle the rows before each epoch (mini-batch and stochastic modes;
@@ -183,11 +183,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         - ``"auto"``: chosen for the descent mode, update rule and data
           (``learning_rate_`` holds the choice): ``"optimal"`` at
           ``batch_size=1`` with plain SGD, exactly SGDClassifier's default;
-          ``"line_search"`` for the full batch with plain SGD (or SAGA) and a
-          smooth loss; with ``optimizer="saga"`` below the full batch, a
-          constant step from the data's smoothness; otherwise ``"adaptive"``
-          from a step calibrated on a sample of up to 1000 rows (Bottou's
-          method), which ignores ``eta0``;
+          ``"line_search"`` for the full batch with plain SGD (or SAGA, SVRG)
+          and a smooth loss; with ``optimizer="saga"`` or ``"svrg"`` below
+          the full batch, a constant step from the data's smoothness;
+          otherwise ``"adaptive"`` from a step calibrated on a sample of up
+          to 1000 rows (Bottou's method), which ignores ``eta0``;
         - ``"constant"``: :math:`\eta_t = \eta_0`;
         - ``"optimal"``: :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))` with
           Bottou's :math:`t_0`;
@@ -200,8 +200,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
           ``"epsilon_insensitive"``; ``batch_size=1``, plain SGD only);
         - ``"line_search"``: backtracking, accelerated, proximal full-batch
           descent for a smooth loss, which stops when the objective is within
-          ``tol`` (relative) of its minimum (``batch_size="full"``, plain SGD
-          or SAGA).
+          ``tol`` (relative) of its minimum (``batch_size="full"``, plain SGD,
+          SAGA or SVRG).
 
         The adaptive optimizers multiply their own per-coordinate scaling by
         :math:`\eta_t` too; with ``"adam"`` a ``"constant"`` rate of about
@@ -244,11 +244,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         batch.
     optimizer : str or skgd.optimizers.Optimizer, default="sgd"
         The update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"adam"`` or ``"saga"`` (variance
-        reduced: converges to the exact optimum at a constant step, for
-        smooth losses, and stops on a certificate of optimality; see
-        :class:`skgd.optimizers.SAGA`). A name uses the rule's
-        default hyperparameters; pass an instance (e.g.
+        ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"saga"`` or ``"svrg"``
+        (variance reduced: converge to the exact optimum at a constant step,
+        for smooth losses, and stop on a certificate of optimality; see
+        :class:`skgd.optimizers.SAGA` and :class:`skgd.optimizers.SVRG`). A
+        name uses the rule's default hyperparameters; pass an instance (e.g.
         ``skgd.optimizers.Adam(beta_1=0.8)``) to set them, and grid-search
         them as ``optimizer__beta_1``.
 

@@ -16,9 +16,9 @@ and schedule), averaging included, on float32 or float64 data:
   batch size. The full batch on CSR data is the NumPy engine's: one pass of
   SciPy's sparse products is as fast as the kernel there.
 
-SAGA (``optimizer="saga"``) has an epoch of its own in the kernel
-(:func:`run_saga_epoch`), for every built-in loss and penalty on the same
-rows.
+SAGA and SVRG (``optimizer="saga"``, ``"svrg"``) have an epoch of their
+own in the kernel (:func:`run_saga_epoch`), for every built-in loss and
+penalty on the same rows.
 
 This module is the one place that reads the declarations: it turns them into
 the kernel's codes (the enumerations of ``skgd/_fast.pxd``) and parameters.
@@ -384,8 +384,8 @@ def _saga_rows_fit(X):
 
 
 def run_saga_epoch(engine, state, X, Y, sample_weight, order, y_idx, rates):
-    """SAGA's epoch in the kernel; False (nothing done) where it does not
-    apply: a loss without a declared compiled form, a penalty of its own,
+    """SAGA's (or SVRG's) epoch in the kernel; False (nothing done) where it
+    does not apply: a loss without a declared compiled form, a penalty of its own,
     rows or state arrays the kernel cannot take.
 
     ``state.solver`` holds the table (``skgd._variance_reduced``); ``rates``
@@ -431,6 +431,7 @@ def run_saga_epoch(engine, state, X, Y, sample_weight, order, y_idx, rates):
         mean_intercept=solver["mean_intercept"],
         rates=np.ascontiguousarray(rates, dtype=np.float64),
         fit_intercept=engine.objective.fit_intercept,
+        frozen=engine.optimizer.snapshot,
     )
     state.t += len(rates)
     return True

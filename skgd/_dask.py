@@ -362,8 +362,8 @@ class StreamedBlocks:
 
 def _refuse_variance_reduced():
     raise ValueError(
-        "optimizer='saga' keeps a table of every row's last gradient, which "
-        "training on a dask array does not hold; on a dask array use "
+        "optimizer='saga' or 'svrg' keeps a table of every row's gradient, "
+        "which training on a dask array does not hold; on a dask array use "
         "batch_size='full' with learning_rate='auto' (the line search, which "
         "also reaches the exact optimum), or another optimizer."
     )

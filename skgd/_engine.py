@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from skgd import _compiled
 from skgd._full_batch import FullBatchSolver, MemoryOracle
-from skgd._variance_reduced import SagaEpochs
+from skgd._variance_reduced import VarianceReducedEpochs
 
 
 @dataclass
@@ -48,7 +48,7 @@ class TrainState:
     average: int = 0  # averaging starts at update `average` (0: never)
     start_objective: float = None  # a partial_fit stream's, for DivergenceGuard
     # A certifying method's state and stopping norms: the full-batch
-    # solver's step and momentum, or SAGA's table of row gradients.
+    # solver's step and momentum, or SAGA's (SVRG's) table of row gradients.
     solver: dict = None
 
     @property
@@ -120,24 +120,24 @@ class Engine:
         self.n_jobs = n_jobs
         self._l2, self._l1, self._own_penalty = objective.penalty_parts()
         self._penalised = bool(self._l2 or self._l1 or self._own_penalty)
-        self._solver = self._saga = None
+        self._solver = self._reduced = None
         if schedule.needs_objective:
             self._solver = FullBatchSolver(objective, schedule)
         elif optimizer.variance_reduced:
-            self._saga = SagaEpochs(objective)
+            self._reduced = VarianceReducedEpochs(objective, optimizer.snapshot)
         self._compiled = (
-            self._solver is None and self._saga is None and _compiled.applies(self)
+            self._solver is None and self._reduced is None and _compiled.applies(self)
         )
 
     @property
     def certifies(self):
         """True if training stops on a certificate of optimality (the
-        full-batch solver, SAGA)."""
-        return self._solver is not None or self._saga is not None
+        full-batch solver, SAGA, SVRG)."""
+        return self._solver is not None or self._reduced is not None
 
     def converged(self, state, tol):
         """True once the weights are certified within ``tol`` (relative) of
-        the optimal objective (``FullBatchSolver``, ``SagaEpochs``)."""
+        the optimal objective (``FullBatchSolver``, ``VarianceReducedEpochs``)."""
         if not self.certifies or tol is None or state.solver is None:
             return False
         gap = state.solver.get("gap")
@@ -198,8 +198,8 @@ class Engine:
                 state.solver = self._solver.init()
             FullBatchSolver.new_data(state.solver)
         else:
-            # SAGA's table describes the rows of the earlier call: a new one
-            # is made for these.
+            # SAGA's (SVRG's) table describes the rows and weights of the
+            # earlier call: a new one is made for these.
             state.solver = None
         return state
 
@@ -249,8 +249,8 @@ class Engine:
             # The full batch (the plan allows no other): one solver update.
             oracle = MemoryOracle(self.objective, X, Y, sample_weight)
             return self.solver_step(state, oracle)
-        if self._saga is not None:
-            return self._saga.run(self, state, X, Y, sample_weight, order, y_idx)
+        if self._reduced is not None:
+            return self._reduced.run(self, state, X, Y, sample_weight, order, y_idx)
         if self._compiled:
             objective = _compiled.run_epoch(
                 self, state, X, Y, sample_weight, order, y_idx, self.n_jobs

@@ -1401,6 +1401,7 @@ cdef void _saga_epoch(
     floating *mean_b,
     floating *delta_W,
     const double *rates,
+    bint frozen,
 ) noexcept nogil:
     """SAGA's epoch (``skgd._variance_reduced``), ``W`` C-ordered.
 
@@ -1409,6 +1410,8 @@ cdef void _saga_epoch(
     table's mean. Then one pass over the weights steps along
     ``n / size * delta + mean + l2 W`` and takes the L1 prox, and the mean
     takes in ``delta``: every weight moves at every step (the mean is dense).
+    ``frozen`` (SVRG) keeps the table and its mean as they are: the
+    gradients at the epoch's snapshot.
     """
     cdef Rows Xc = X_[0]
     cdef Targets Tc = T_[0]
@@ -1450,7 +1453,8 @@ cdef void _saga_epoch(
             for c in range(n_out):
                 g = <floating> B.grads[c + pinned]
                 B.moves[c] = share[i] * (g - table[i * n_out + c])
-                table[i * n_out + c] = <floating> g
+                if not frozen:
+                    table[i * n_out + c] = <floating> g
                 delta_b[c] += B.moves[c]
             _row_axpy(X, i, delta_W, M, B.moves)
         for c in range(n_out):
@@ -1462,11 +1466,13 @@ cdef void _saga_epoch(
                 if l1 != 0.0:
                     w = _sign(w) * (fabs(w) - lr * l1 if fabs(w) > lr * l1 else 0.0)
                 w_row[j] = <floating> w
-                mean_row[j] = mean_row[j] + delta_row[j]
+                if not frozen:
+                    mean_row[j] = mean_row[j] + delta_row[j]
                 delta_row[j] = 0.0
             if M.fit_intercept:
                 b[c] = <floating> (b[c] - lr * (factor * delta_b[c] + mean_b[c]))
-            mean_b[c] = <floating> (mean_b[c] + delta_b[c])
+            if not frozen:
+                mean_b[c] = <floating> (mean_b[c] + delta_b[c])
         M.t = M.t + 1.0
         step = step + 1
         start = start + size
@@ -1721,6 +1727,7 @@ def saga_epoch(
     floating[::1] mean_intercept,
     const double[::1] rates,
     bint fit_intercept,
+    bint frozen=False,
 ):
     """One SAGA epoch over the rows ``order`` of ``X`` (``_saga_epoch``).
 
@@ -1728,7 +1735,8 @@ def saga_epoch(
     weight, ``table`` each row's last score gradients, ``mean_coef`` and
     ``mean_intercept`` their weighted mean gradient, ``rates`` the step size
     of each batch; ``components`` as for :func:`epoch` (the optimizer and
-    schedule are not read). Every array is updated in place.
+    schedule are not read); ``frozen`` (SVRG) leaves the table and its mean
+    as they are. Every array is updated in place.
     """
     cdef list keep = []
     coef_array = np.asarray(coef)
@@ -1756,7 +1764,7 @@ def saga_epoch(
         _saga_epoch(
             &coef[0, 0], &R, &T, &order[0], n_rows, batch, &C, &M, &B,
             &table[0, 0], &mean_coef[0, 0], &mean_intercept[0], &delta_W[0, 0],
-            &rates[0],
+            &rates[0], frozen,
         )
 
 

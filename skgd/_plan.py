@@ -125,11 +125,11 @@ def _check_line_search(params, components):
     rate, loss = params["learning_rate"], components.loss
     optimizer = components.optimizer
     if not (optimizer.plain or optimizer.variance_reduced):
-        # (SAGA's correction vanishes at the full batch: its step is the
-        # proximal gradient step the line search takes.)
+        # (SAGA's and SVRG's corrections vanish at the full batch: their
+        # step is the proximal gradient step the line search takes.)
         raise ValueError(
             f"learning_rate={rate!r} is its own update rule (accelerated "
-            "proximal gradient): it needs optimizer='sgd' (or 'saga'); got "
+            "proximal gradient): it needs optimizer='sgd' (or 'saga', 'svrg'); got "
             f"optimizer={params['optimizer']!r}."
         )
     if loss.curvature is None:
@@ -149,8 +149,8 @@ def _check_line_search(params, components):
 
 
 def _check_variance_reduced(params, components):
-    """SAGA's table and step need a smooth loss; averaging would undo its
-    linear convergence to the exact optimum."""
+    """SAGA's and SVRG's table and step need a smooth loss; averaging would
+    undo their linear convergence to the exact optimum."""
     if not components.optimizer.variance_reduced:
         return
     name = params["optimizer"]
@@ -392,7 +392,7 @@ class InMemoryData:
         self.dtype = X.dtype
 
     def variance_reduced_step(self, objective, weights, batch, rows=None):
-        """SAGA's constant step for these rows (``_variance_reduced``)."""
+        """SAGA's (SVRG's) constant step for these rows (``_variance_reduced``)."""
         return _variance_reduced.step_size(objective, self.X, weights, batch, rows)
 
     def calibrated_step(self, problem, start, random_state, rows=None):

@@ -1,11 +1,16 @@
-"""SAGA epochs: stochastic steps corrected by a table of the rows' gradients.
+"""Variance-reduced epochs: stochastic steps corrected by a table of the
+rows' gradients.
 
-The rule is :class:`skgd.optimizers.SAGA`'s. For a linear model the gradient
-of row :math:`i`'s loss is :math:`\\alpha_i x_i`, with :math:`\\alpha_i` the
-loss's derivative with respect to the row's scores (one number per output),
-so the table of the rows' last gradients is an ``(n_rows, n_outputs)``
-array, and their weighted mean :math:`\\bar g` is kept up to date as the
-table changes. The L1 part of the penalty is taken by its proximal step.
+The rules are :class:`skgd.optimizers.SAGA`'s and
+:class:`skgd.optimizers.SVRG`'s. For a linear model the gradient of row
+:math:`i`'s loss is :math:`\\alpha_i x_i`, with :math:`\\alpha_i` the loss's
+derivative with respect to the row's scores (one number per output), so the
+table of the rows' gradients is an ``(n_rows, n_outputs)`` array. SAGA
+keeps each row's last gradient and keeps their weighted mean
+:math:`\\bar g` up to date as the table changes; SVRG fills the table and
+its mean at a snapshot of the weights, in the pass that ends the previous
+epoch, and leaves both alone during the epoch. The L1 part of the penalty
+is taken by its proximal step.
 
 An epoch ends with the exact objective and gradient at its weights (one
 full pass, in BLAS), which give the epoch's objective and the certificate
@@ -49,16 +54,20 @@ def step_size(objective, X, weights, batch, rows=None):
     return 1.0 / (3.0 * l_batch)
 
 
-class SagaEpochs:
-    """Runs SAGA epochs for one objective (see the module docstring).
+class VarianceReducedEpochs:
+    """Runs SAGA or SVRG epochs for one objective (see the module docstring).
 
     Parameters
     ----------
     objective : skgd._objective.Objective
+    snapshot : bool
+        SVRG's memory (the gradients at the epoch's start) rather than
+        SAGA's (each row's last gradient).
     """
 
-    def __init__(self, objective):
+    def __init__(self, objective, snapshot=False):
         self.objective = objective
+        self.snapshot = bool(snapshot)
         self.parts = Composite(objective)
 
     @staticmethod
@@ -73,6 +82,7 @@ class SagaEpochs:
                 "mean_intercept": np.zeros_like(state.intercept),
                 "G0": None,
                 "gap": None,
+                "current": False,
             }
             state.solver = solver
         return solver
@@ -85,6 +95,12 @@ class SagaEpochs:
         rows = np.arange(X.shape[0]) if order is None else np.asarray(order)
         batch = min(engine.batch, len(rows))
         solver = self._table(state, X.shape[0])
+        train = _training_weights(weights, order)
+        if self.snapshot and not solver["current"]:
+            # The first epoch of a call: the snapshot at the starting weights.
+            self._memory_oracle(solver, X, Y, train)(
+                state.coef, state.intercept, gradient=True
+            )
         rates = [
             engine.schedule.rate(state.t + k, state.sched_state)
             for k in range(-(-len(rows) // batch))
@@ -93,7 +109,7 @@ class SagaEpochs:
             engine, state, X, Y, weights, rows, y_idx, rates
         ):
             self._numpy_epoch(engine, state, X, Y, weights, rows, rates)
-        return self._certify(solver, X, Y, weights, order, rates[-1], state)
+        return self._certify(solver, X, Y, train, rates[-1], state)
 
     def _numpy_epoch(self, engine, state, X, Y, weights, rows, rates):
         obj = self.objective
@@ -120,19 +136,36 @@ class SagaEpochs:
             engine.step_along(state, grad_coef, grad_intercept, lr)
             if self.parts.l1:
                 coef[...] = self.parts.prox(coef, lr)
-            mean_coef += change_coef
-            mean_intercept += change_intercept
-            table[b] = G
+            if not self.snapshot:
+                mean_coef += change_coef
+                mean_intercept += change_intercept
+                table[b] = G
             state.t += 1.0
 
-    def _certify(self, solver, X, Y, weights, order, eta, state):
+    def _memory_oracle(self, solver, X, Y, weights):
+        """The oracle of the smooth part on the training rows (``weights``
+        zero elsewhere); SVRG's also fills the table and its mean with the
+        gradients where it is evaluated: the next epoch's snapshot."""
+        if not self.snapshot:
+            return MemoryOracle(self.objective, X, Y, weights)
+        obj = self.objective
+
+        def oracle(coef, intercept, gradient):
+            values, G = obj.loss_gradient(Y, obj.scores(coef, intercept, X))
+            share = weights / weights.sum()
+            solver["table"][...] = G
+            grad_coef, grad_intercept = obj.lift(X, G * share[:, None])
+            solver["mean_coef"][...] = grad_coef
+            solver["mean_intercept"][...] = grad_intercept
+            solver["current"] = True
+            return float(values @ share), grad_coef, grad_intercept
+
+        return oracle
+
+    def _certify(self, solver, X, Y, weights, eta, state):
         """The objective at the weights; records the certified gap."""
         coef, intercept = state.coef, state.intercept
-        if order is not None and len(order) < X.shape[0]:
-            train = np.zeros_like(weights)
-            train[order] = weights[order]
-            weights = train
-        oracle = MemoryOracle(self.objective, X, Y, weights)
+        oracle = self._memory_oracle(solver, X, Y, weights)
         f, grad_coef, grad_intercept = self.parts.smooth(
             oracle, coef, intercept, gradient=True
         )
@@ -148,3 +181,12 @@ class SagaEpochs:
             solver["G0"] = mapping
         solver["gap"] = self.parts.certificate(mapping, F, solver["G0"])
         return F
+
+
+def _training_weights(weights, order):
+    """``weights`` on the rows ``order`` (None: all), zero elsewhere."""
+    if order is None or len(order) == len(weights):
+        return weights
+    train = np.zeros_like(weights)
+    train[order] = weights[order]
+    return train

@@ -38,6 +38,7 @@ def _configurations():
     # checks' many fits short (it stops on a certificate of optimality).
     yield GDClassifier(loss="softmax", optimizer="saga", batch_size=8, alpha=0.01)
     yield GDClassifier(loss="log_loss", optimizer="saga", batch_size=1, alpha=0.01)
+    yield GDClassifier(loss="log_loss", optimizer="svrg", batch_size=4, alpha=0.01)
     yield SoftmaxClassifier()
     yield MulticlassSVMClassifier()
 

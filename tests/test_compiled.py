@@ -595,12 +595,14 @@ SAGA_CASES = [
 
 
 @requires_extension
+@pytest.mark.parametrize("optimizer", ["saga", "svrg"])
 @pytest.mark.parametrize("case", SAGA_CASES, ids=str)
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_compiled_saga_equals_numpy_saga(case, sparse, dtype, monkeypatch):
-    """The SAGA kernel takes the NumPy engine's steps, with the same table,
-    on dense and CSR rows, in float64 (to rounding) and float32."""
+def test_compiled_saga_equals_numpy_saga(optimizer, case, sparse, dtype, monkeypatch):
+    """The SAGA kernel takes the NumPy engine's steps, with the same table
+    (SAGA's, or SVRG's frozen snapshot), on dense and CSR rows, in float64
+    (to rounding) and float32."""
     loss, n_classes, penalty, fit_intercept, batch_size = case
     X, y = make_classification(
         n_samples=90,
@@ -616,7 +618,7 @@ def test_compiled_saga_equals_numpy_saga(case, sparse, dtype, monkeypatch):
     weights = np.random.RandomState(0).uniform(0.2, 3.0, len(y))
     params = dict(
         loss=loss,
-        optimizer="saga",
+        optimizer=optimizer,
         penalty=penalty,
         alpha=0.1 if penalty in ("l1", "elasticnet") else 0.01,
         l1_ratio=0.7,

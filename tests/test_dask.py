@@ -152,14 +152,18 @@ def test_line_search_equals_in_memory_fit(client, penalty):
         np.testing.assert_array_equal(got.coef_ == 0, expected.coef_ == 0)
 
 
+@pytest.mark.parametrize("optimizer", ["saga", "svrg"])
 @pytest.mark.parametrize("learning_rate", ["auto", "constant"])
-def test_saga_is_refused_with_the_way_out(client, learning_rate):
-    """SAGA's per-row memory is not kept for dask arrays: a clear error."""
+def test_variance_reduction_is_refused_with_the_way_out(
+    client, optimizer, learning_rate
+):
+    """SAGA's and SVRG's per-row memory is not kept for dask arrays: a clear
+    error."""
     X, y = _data(n_classes=3)
     est = GDClassifier(
-        loss="softmax", optimizer="saga", batch_size=8, learning_rate=learning_rate
+        loss="softmax", optimizer=optimizer, batch_size=8, learning_rate=learning_rate
     )
-    with pytest.raises(ValueError, match="optimizer='saga' keeps a table"):
+    with pytest.raises(ValueError, match="optimizer='saga' or 'svrg' keeps a table"):
         est.fit(*_on_cluster(X, y))
 
 

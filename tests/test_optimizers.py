@@ -27,8 +27,8 @@ RATES = [0.1, 0.05, 0.02]
 def _hand_steps(name):
     """The textbook formulas, written out for three steps."""
     steps = []
-    if name in ("sgd", "saga"):
-        # SAGA steps plainly along the gradient the engine corrects.
+    if name in ("sgd", "saga", "svrg"):
+        # SAGA and SVRG step plainly along the gradient the engine corrects.
         return [-lr * g for g, lr in zip(GRADS, RATES)]
     if name in ("momentum", "nesterov"):
         mu, v = 0.9, np.zeros(3)

@@ -22,7 +22,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skgd import GDClassifier, _compiled
 from skgd.losses import LOSS_NAMES, get_loss
-from skgd.optimizers import OPTIMIZER_NAMES, AdaGrad, Adam, RMSProp
+from skgd.optimizers import OPTIMIZER_NAMES, AdaGrad, Adam, RMSProp, get_optimizer
 
 PENALTIES = ["l2", "l1", "elasticnet", None]
 SCHEDULES = ["constant", "optimal", "invscaling", "adaptive", "pa1", "pa2"]
@@ -131,8 +131,8 @@ def configs(draw, *, full_batch=False, wild=True):
     if learning_rate in ("pa1", "pa2"):
         # Passive-aggressive steps exist for the hinge loss, sample by sample.
         config.update(loss="hinge", batch_size=1, optimizer="sgd")
-    if config["optimizer"] == "saga":
-        # SAGA trains smooth losses, without averaging.
+    if get_optimizer(config["optimizer"]).variance_reduced:
+        # SAGA and SVRG train smooth losses, without averaging.
         smooth = [name for name in LOSS_NAMES if get_loss(name).curvature is not None]
         config.update(loss=draw(st.sampled_from(smooth)), average=False)
     if wild:
