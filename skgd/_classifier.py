@@ -30,7 +30,7 @@ from skgd._full_batch import certified_gap
 from skgd._objective import Objective, linear_scores
 from skgd._plan import InMemoryData, make_plan, parameters, resolve_components
 from skgd._sources import RowsInMemory
-from skgd.losses import LOSS_NAMES, Loss, get_loss
+from skgd.losses import LOSS_NAMES, SGDCLASSIFIER_LOSSES, Loss, get_loss
 from skgd.optimizers import OPTIMIZER_NAMES, Optimizer
 from skgd.penalties import Penalty
 from skgd.schedules import Schedule
@@ -210,12 +210,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         The initial rate of ``"constant"``, ``"invscaling"`` and
         ``"adaptive"``; the aggressiveness C of ``"pa1"``/``"pa2"``.
     power_t : float, default=0.5
-        Exponent of ``"invscaling"``, >= 0.
+        Exponent of ``"invscaling"``, >= 0. A negative value (a rate that
+        grows) is still accepted, with scikit-learn 1.9's FutureWarning, as
+        SGDClassifier accepts it until scikit-learn 1.10.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training rows (stratified) and
-        stop when the validation accuracy stops improving. Unlike
-        SGDClassifier, which keeps the last weights, the weights with the best
-        validation score are kept.
+        stop when the validation accuracy stops improving. The model keeps
+        the last weights, as SGDClassifier does; ``restore_best_weights``
+        keeps those with the best validation score instead.
     validation_fraction : float, default=0.1
         Fraction held out for early stopping, in (0, 1).
     n_iter_no_change : int, default=5
@@ -225,9 +227,12 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         Multiplies the sample weights by the weight of each sample's class.
         ``"balanced"`` uses ``n_samples / (n_classes * np.bincount(y))``.
     warm_start : bool, default=False
-        Let :meth:`fit` start from the previous ``coef_``/``intercept_`` and
-        continue the optimizer state and the schedule clock. (SGDClassifier
-        restarts its schedule at ``t = 1`` even when warm-starting.)
+        Let :meth:`fit` start from the previous ``coef_``/``intercept_``, as
+        ``coef_init``/``intercept_init`` would, and nothing else: the
+        schedule clock restarts at ``t = 1`` and the optimizer's velocities
+        and moments, the averages, SAGA's table and the line search's step
+        start afresh, as SGDClassifier restarts ``t_`` and its averages at
+        every ``fit``. :meth:`partial_fit` continues all of them.
     average : bool or int, default=False
         Averaged SGD: expose the average of the iterates from update
         ``average`` on. True in SGDClassifier's configuration (batch 1,
@@ -251,14 +256,19 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         name uses the rule's default hyperparameters; pass an instance (e.g.
         ``skgd.optimizers.Adam(beta_1=0.8)``) to set them, and grid-search
         them as ``optimizer__beta_1``.
+    restore_best_weights : bool, default=False
+        With ``early_stopping``: publish the weights of the epoch with the
+        best validation score rather than the last (the name and meaning of
+        Keras's ``EarlyStopping(restore_best_weights=True)``). The last
+        weights, the default, are SGDClassifier's.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_outputs, n_features)
         Weights; ``n_outputs`` is 1 for two classes, else ``n_classes``.
         float32 for float32 ``X``, float64 otherwise. With ``average`` the
-        averaged weights; with ``early_stopping`` the weights of the best
-        validation score.
+        averaged weights; with ``early_stopping`` and
+        ``restore_best_weights`` the weights of the best validation score.
     intercept_ : ndarray of shape (n_outputs,)
         Intercepts.
     classes_ : ndarray of shape (n_classes,)
@@ -333,6 +343,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     True
     """
 
+    #: ``SGDClassifier.loss_functions``, with the same keys (the built-in
+    #: losses of scikit-learn; skgd's multiclass losses are in
+    #: :data:`skgd.losses.LOSS_NAMES`).
+    loss_functions = SGDCLASSIFIER_LOSSES
+
     _parameter_constraints: dict = {
         "loss": [StrOptions(set(LOSS_NAMES)), Loss],
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), Penalty, None],
@@ -353,7 +368,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         "random_state": ["random_state"],
         "learning_rate": [StrOptions(_SCHEDULE_NAMES), Schedule],
         "eta0": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -365,6 +380,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             StrOptions({"full"}),
         ],
         "optimizer": [StrOptions(set(OPTIMIZER_NAMES)), Optimizer],
+        "restore_best_weights": ["boolean"],
     }
 
     def __init__(
@@ -393,6 +409,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         average=False,
         batch_size=1,
         optimizer="sgd",
+        restore_best_weights=False,
     ):
         self.loss = loss
         self.penalty = penalty
@@ -417,6 +434,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.average = average
         self.batch_size = batch_size
         self.optimizer = optimizer
+        self.restore_best_weights = restore_best_weights
 
     # -- parameters and input ---------------------------------------------------
 
@@ -438,8 +456,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             # NumPy could not sort the labels: say which types are mixed.
             raise _unorderable("y", y) from exc
         if sample_weight is not None:
+            # (With early stopping, all-zero weights get SGDClassifier's
+            # message about the validation set, from the plan.)
             sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+                sample_weight,
+                X,
+                dtype=X.dtype,
+                ensure_non_negative=True,
+                allow_all_zero_weights=bool(self.early_stopping),
             )
         return X, y, sample_weight
 
@@ -499,8 +523,8 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     # -- training -------------------------------------------------------------
 
     def _start(self, engine, plan, warm):
-        """The training state: continued (a warm start, or a later call of
-        partial_fit) where the weights keep their shape, else fresh."""
+        """The training state: continued (a later call of partial_fit) where
+        the weights keep their shape, else fresh."""
         if warm and self._state.coef.shape == plan.coef.shape:
             # Continue the optimizer state and the schedule clock.
             return engine.resume(self._state, plan.coef, plan.intercept)
@@ -550,7 +574,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             # The averages are updated in place by the next call: publish a
             # copy, so that a call that fails midway leaves coef_ as it was.
             coef, intercept = coef.copy(), intercept.copy()
-        if report.best_weights is not None:
+        if report.best_weights is not None and self.restore_best_weights:
             coef, intercept = report.best_weights
         self.coef_, self.intercept_ = coef, intercept
         self.t_ = self._state.t
@@ -585,8 +609,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         """
         params = parameters(self)
         components = resolve_components(params)
-        warm = self.warm_start and hasattr(self, "_state")
-        if warm:
+        if self.warm_start and hasattr(self, "_state"):
+            # As SGDClassifier: the weights carry over, nothing else (the
+            # schedule clock, the optimizer state, the averages start again).
             coef_init = self.coef_ if coef_init is None else coef_init
             intercept_init = (
                 self.intercept_ if intercept_init is None else intercept_init
@@ -605,7 +630,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         plan = make_plan(params, components, data, init=(coef_init, intercept_init))
         self.learning_rate_ = plan.components.schedule
         engine = plan.engine()
-        self._state = self._start(engine, plan, warm)
+        self._state = self._start(engine, plan, warm=False)
         self.loss_curve_ = []
         validation = None
         if on_dask:
@@ -647,6 +672,15 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 plan.objective, source.oracle(engine), self.coef_, self.intercept_
             )
             report.converged = report.gap <= self.tol
+        if self.power_t < 0:
+            # SGDClassifier's deprecation, word for word.
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in version 1.8 and "
+                "will raise an error in 1.10. Use values in the range [0.0, inf) "
+                "instead.",
+                FutureWarning,
+                stacklevel=3,
+            )
         return self._finish_fit(report, validation is not None)
 
     @staticmethod

@@ -229,6 +229,7 @@ def _kernel_state(engine, state, specs, adaptive):
         count=float(opt_state[optimizer.counter]) if optimizer.counter else 0.0,
         average=engine.average,
         fit_intercept=engine.objective.fit_intercept,
+        intercept_decay=engine.intercept_decay,
     )
     return arrays, numbers
 
@@ -269,7 +270,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
         # Adaptive rules owe each coordinate its own truncation.
         state.l1_u = np.full(state.coef.shape, state.l1_u, dtype=dtype)
     order = np.arange(n, dtype=np.intp) if order is None else order.astype(np.intp)
-    total_weight = float(sample_weight[order].sum())
+    total_weight = engine.total_weight(sample_weight, order)
     row_scale = sample_weight * np.asarray(n / total_weight, dtype=dtype)
     sparse = sp.issparse(X)
     data = (X.data, X.indices, X.indptr, X.shape[1]) if sparse else X
@@ -332,13 +333,22 @@ def _run_groups(engine, coef, model, arguments, row_wise, n_jobs):
     # against class 0), else the group's first output.
     binary = engine.objective.n_classes == 2
     per_output = row_wise and not engine.objective.loss.multiclass
-    n_groups = min(effective_n_jobs(n_jobs), n_out) if per_output else 1
+    n_threads = min(effective_n_jobs(n_jobs), n_out) if per_output else 1
+    n_groups = n_threads
+    by_column = {}
+    if arguments["sample_weight"].ndim == 2:
+        # One weight per row and output (SGDClassifier's class weights, one
+        # vs rest): each output is a call of its own, with its column.
+        n_groups = n_out
+        by_column = {key: arguments[key] for key in ("row_scale", "sample_weight")}
     bounds = np.linspace(0, n_out, n_groups + 1).astype(int)
     calls = []
     for c0, c1 in zip(bounds[:-1], bounds[1:]):
+        columns = {k: np.ascontiguousarray(w[:, c0]) for k, w in by_column.items()}
         calls.append(
             dict(
                 arguments,
+                **columns,
                 components=_components_from(components, 1 if binary else c0),
                 coef=coef[c0:c1],
                 state={**_sliced(arrays, c0, c1), **numbers},
@@ -355,7 +365,7 @@ def _run_groups(engine, coef, model, arguments, row_wise, n_jobs):
         results = [kernel(**calls[0])]
     else:
         with _one_blas_thread():
-            results = Parallel(n_jobs=n_groups, backend="threading")(
+            results = Parallel(n_jobs=n_threads, backend="threading")(
                 delayed(kernel)(**call) for call in calls
             )
     sums = tuple(

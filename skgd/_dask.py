@@ -33,7 +33,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
 from skgd._full_batch import smoothness_bound, squared_norms
-from skgd._plan import training_weights
+from skgd._plan import one_vs_rest_weights, training_weights
 from skgd._sources import RowsInMemory
 
 
@@ -324,11 +324,13 @@ class BlockSums:
 class StreamedBlocks:
     """Mini-batch epochs: the blocks through the client, one at a time."""
 
-    def __init__(self, data, objective, class_weights):
+    def __init__(self, data, objective, class_weights, one_vs_rest=False):
         self._blocks = data.blocks()
         self._classes = data.classes
         self._class_weights = class_weights
         self._objective = objective
+        # SGDClassifier's one-vs-rest class weights (TrainingPlan).
+        self._weigh = one_vs_rest_weights if one_vs_rest else training_weights
 
     def start_objective(self, engine, state):
         """None: a pass over every block just for this is not worth it."""
@@ -345,16 +347,17 @@ class StreamedBlocks:
             # One block on the client at a time.
             Xb, yb, swb = dask.compute(*self._blocks[i])
             y_idx = np.searchsorted(self._classes, yb)
-            w = training_weights(self._class_weights, y_idx, swb, Xb.dtype)
-            block_weight = float(w.sum())
-            if not block_weight > 0:
+            w = self._weigh(self._class_weights, y_idx, swb, Xb.dtype)
+            if not float(w.sum()) > 0:
                 # Nothing to learn from; partial_fit would refuse the block.
                 continue
+            block_weight = engine.total_weight(w, None)
             Y = self._objective.encode(y_idx, Xb.dtype)
             rows = RowsInMemory(Xb, Y, y_idx, w, None, engine.batch)
             value = rows.run_epoch(engine, state, shuffle)
-            # The blocks' epoch objectives (weighted mean loss + penalty),
-            # averaged by weight: the data part is the in-memory epoch's.
+            # The blocks' epoch objectives (loss + penalty), averaged by what
+            # each divides its weights by: the data part is the in-memory
+            # epoch's.
             weighted_sum += block_weight * value
             total_weight += block_weight
         return weighted_sum / total_weight
@@ -374,7 +377,11 @@ def source(data, plan):
     if plan.components.optimizer.variance_reduced:
         _refuse_variance_reduced()
     kind = BlockSums if plan.batch >= data.n_rows else StreamedBlocks
-    return kind(data, plan.objective, plan.class_weights)
+    if kind is BlockSums:
+        return BlockSums(data, plan.objective, plan.class_weights)
+    return StreamedBlocks(
+        data, plan.objective, plan.class_weights, plan.one_vs_rest_weights
+    )
 
 
 # -- checks and summary ---------------------------------------------------------

@@ -97,6 +97,16 @@ class Engine:
     relative_tol : bool
         :func:`train`'s objective rule measures an improvement relative to
         the best objective so far (else in absolute terms, scikit-learn's).
+    raw_weights : bool
+        The training weights scale each row's step as they are, and the
+        objective is their weighted sum over the number of rows
+        (SGDClassifier's steps), rather than normalised to a mean of 1
+        (a weighted mean, whose steps do not depend on the weights' scale).
+        The weights may then be one per row and output (one-vs-rest class
+        weights, shape ``(n_rows, n_outputs)``).
+    intercept_decay : float
+        A factor on every step of the intercept: SGDClassifier's 0.01 on
+        sparse rows, else 1.
     """
 
     def __init__(
@@ -109,6 +119,8 @@ class Engine:
         n_jobs=None,
         burn_in=False,
         relative_tol=False,
+        raw_weights=False,
+        intercept_decay=1.0,
     ):
         self.objective = objective
         self.optimizer = optimizer
@@ -116,6 +128,8 @@ class Engine:
         self.batch = int(batch)
         self.burn_in = bool(burn_in)
         self.relative_tol = bool(relative_tol)
+        self.raw_weights = bool(raw_weights)
+        self.intercept_decay = float(intercept_decay)
         self.average = _NOT_YET if self.burn_in else int(average)
         self.n_jobs = n_jobs
         self._l2, self._l1, self._own_penalty = objective.penalty_parts()
@@ -259,9 +273,7 @@ class Engine:
                 return objective
         n = X.shape[0] if order is None else len(order)
         batch = min(self.batch, n)
-        total_weight = float(
-            (sample_weight if order is None else sample_weight[order]).sum()
-        )
+        total_weight = self.total_weight(sample_weight, order)
         # Per-row factor n * w_i / W: divided by the batch size it makes each
         # step an unbiased estimate of the gradient of the weighted mean.
         row_scale = sample_weight * (n / total_weight)
@@ -278,8 +290,18 @@ class Engine:
             if self._penalised:
                 penalty_sum += size * self.objective.penalty_value(state.coef)
             values = self._step(state, Xb, Y[rows], row_scale[rows] / size)
-            data_sum += float(values @ sample_weight[rows])
+            if sample_weight.ndim == 2:
+                data_sum += float(np.sum(values * sample_weight[rows]))
+            else:
+                data_sum += float(values @ sample_weight[rows])
         return data_sum / total_weight + penalty_sum / n
+
+    def total_weight(self, sample_weight, order):
+        """What an epoch's weights are divided by: their sum over the rows
+        ``order`` (None: all), or with ``raw_weights`` the number of rows."""
+        if self.raw_weights:
+            return float(len(sample_weight) if order is None else len(order))
+        return float((sample_weight if order is None else sample_weight[order]).sum())
 
     def _step(self, state, Xb, Yb, scale):
         obj = self.objective
@@ -322,7 +344,11 @@ class Engine:
         then the optimizer's step on the weights."""
         obj = self.objective
         coef, intercept = state.coef, state.intercept
-        if self._l2:
+        if self._l2 and self.optimizer.plain and lr * self._l2 >= 1.0:
+            # Plain SGD's decay factor 1 - lr * l2 clamped at 0, as
+            # SGDClassifier clamps it: the weights go to 0, not past it.
+            coef[...] = 0.0
+        elif self._l2:
             grad_coef += self._l2 * coef
         elif self._own_penalty:
             grad_coef += obj.penalty_term(coef)[1]
@@ -331,6 +357,8 @@ class Engine:
         )
         coef += steps[0]
         if obj.fit_intercept:
+            if self.intercept_decay != 1.0:
+                steps[1] = steps[1] * self.intercept_decay
             intercept += steps[1]
 
     def _apply(self, state, grad_coef, grad_intercept, lr, Xb):
@@ -361,6 +389,9 @@ class Engine:
             state.t, state.sched_state, loss_value=values[0], sqnorm=sqnorm
         )
         G *= rates / lr
+        if scale.ndim == 2:  # one-vs-rest class weights: per output
+            G *= scale
+            return values, *obj.lift(Xb, G)
         G *= scale[:, None]
         return values.sum(axis=1), *obj.lift(Xb, G)
 
@@ -505,11 +536,12 @@ def train(
         coef, intercept = engine.weights(state)
         if not (np.isfinite(objective) and _all_finite(state.coef, state.intercept)):
             raise ValueError(
-                f"Training diverged at epoch {epoch}: the weights or the objective "
-                "became non-finite (inf or NaN). Lower the step size (eta0; with "
-                "learning_rate='optimal', whose first step is alpha ** -0.25, "
-                "raise alpha), or scale the features, e.g. with "
-                "sklearn.preprocessing.StandardScaler."
+                f"Floating-point under-/overflow occurred at epoch #{epoch}. "
+                "Scaling input data with StandardScaler or MinMaxScaler might "
+                "help. (Training diverged: the weights or the objective became "
+                "non-finite, inf or NaN. Lowering the step size also helps: "
+                "eta0, or with learning_rate='optimal', whose first step is "
+                "alpha ** -0.25, a larger alpha.)"
             )
         if guard is not None:
             guard.check(epoch, objective)

@@ -118,6 +118,9 @@ cdef struct Model:
     Py_ssize_t n_out
     Py_ssize_t n_features
     bint fit_intercept
+    # The factor on the intercept's steps (row by row: SGDClassifier's 0.01
+    # on sparse rows, else 1).
+    double intercept_decay
     Py_ssize_t average  # averaging from update `average` on (0: never)
     double t  # the schedule clock
     double l1_u  # L1 truncation owed so far (one for all coordinates)

@@ -44,6 +44,8 @@ cdef extern from "_vmath.h":
 DEF LANES = 2
 # How many rows ahead a gathering loop prefetches.
 DEF PREFETCH = 4
+# SGDClassifier's bound on a loss derivative.
+DEF MAX_DLOSS = 1e12
 
 
 ctypedef fused index_t:
@@ -188,6 +190,12 @@ cdef inline void _row_loss(
     for c in range(n_out):
         _loss_grad(L.code, L.param, _TARGET[c == positive], scores[c], &loss, &g, single)
         sums[c] += loss * w
+        # Clipped as SGDClassifier clips it (only the unbounded losses, far
+        # out, e.g. squared_hinge on unscaled rows, reach it).
+        if g > MAX_DLOSS:
+            g = MAX_DLOSS
+        elif g < -MAX_DLOSS:
+            g = -MAX_DLOSS
         grads[c] = g
         if losses != NULL:
             losses[c] = loss
@@ -311,6 +319,13 @@ cdef inline void _fold_scale(floating *W, Model *M) noexcept nogil:
             M.vsq[c] += w * w
             M.vabs[c] += fabs(w)
     M.wscale = 1.0
+
+
+cdef inline double _decay(double lr_l2) noexcept nogil:
+    """Plain SGD's L2 decay factor ``1 - lr * l2``, clamped at 0 as
+    SGDClassifier clamps it: a step that large zeroes the weights instead of
+    flipping their sign."""
+    return 1.0 - lr_l2 if lr_l2 < 1.0 else 0.0
 
 
 cdef inline void _decay_scale(
@@ -788,7 +803,7 @@ cdef void _row_epoch(
             moved = moved or B.steps[c] != 0.0
         _prepare_step(&s, C, M)
         if C.penalty.l2 != 0.0:
-            _decay_scale(W, M, 1.0 - s.lr * C.penalty.l2, B.dots)
+            _decay_scale(W, M, _decay(s.lr * C.penalty.l2), B.dots)
         for c in range(n_out):
             B.moves[c] = B.steps[c] / M.wscale if B.steps[c] != 0.0 else 0.0
         if C.penalty.l1 != 0.0:
@@ -803,7 +818,7 @@ cdef void _row_epoch(
                     M.vsq[c] += B.moves[c] * (2.0 * B.dots[c] + B.moves[c] * xsq)
         for c in range(n_out):
             if M.fit_intercept:
-                b[c] = b[c] + B.steps[c]
+                b[c] = b[c] + B.steps[c] * M.intercept_decay
             if s.averaging:
                 _average(&avg_b[c], b[c], s.kk)
         if s.averaging:
@@ -1256,7 +1271,7 @@ cdef void _scaled_step(
     cdef floating *Q = <floating *> M.Q
     cdef bint penalised = C.penalty.l2 != 0.0 or C.penalty.l1 != 0.0
     if C.penalty.l2 != 0.0:
-        _decay_scale(W, M, 1.0 - s.lr * C.penalty.l2, NULL)
+        _decay_scale(W, M, _decay(s.lr * C.penalty.l2), NULL)
     a = -s.lr / M.wscale
     if B.replay:
         _replay(W, X, order, start, stop, a, penalised, M, B)
@@ -1291,6 +1306,8 @@ cdef void _coordinate_step(
     cdef double l1 = C.penalty.l1, l2 = C.penalty.l2
     cdef bint penalised = l1 != 0.0 or l2 != 0.0
     cdef bint adaptive = C.optimizer.code >= ADAGRAD
+    # Plain SGD's decay clamped at 0 (``_decay``): from w = 0, the data step.
+    cdef bint clamped = C.optimizer.code == SGD and s.lr * l2 >= 1.0
     for c in range(M.n_out):
         sq = 0.0
         ab = 0.0
@@ -1300,6 +1317,8 @@ cdef void _coordinate_step(
             if penalised:
                 sq += w * w
                 ab += fabs(w)
+            if clamped:
+                w = 0.0
             g = G[c * B.g0 + j * B.g1] + l2 * w
             G[c * B.g0 + j * B.g1] = 0.0
             step = _optimizer_step(
@@ -1558,6 +1577,7 @@ cdef Model _model(object coef, dict state, object dtype, double[::1] norms):
     M.s2_b = _optional(state, "s2_b", dtype)
     M.u = _optional(state, "l1_u_coord", dtype)
     M.fit_intercept = state["fit_intercept"]
+    M.intercept_decay = state.get("intercept_decay", 1.0)
     M.average = state["average"]
     M.t, M.l1_u, M.count = state["t"], state["l1_u"], state["count"]
     M.wscale = 1.0

@@ -14,6 +14,10 @@ function that is checked is the function that is trained.
 import numpy as np
 from sklearn.utils.extmath import safe_sparse_dot
 
+#: SGDClassifier's bound on a loss derivative in a training step (the exact
+#: gradient of :meth:`Objective.data_term` is not clipped).
+MAX_DLOSS = 1e12
+
 
 def linear_scores(X, coef, intercept):
     """``X @ coef.T + intercept`` for dense or sparse ``X`` (and ``coef``)."""
@@ -146,12 +150,21 @@ class Objective:
         """Loss values and the scaled data gradient on one batch.
 
         ``scale`` holds one factor per row (sample weight times the batch's
-        normalisation); the returned gradients are
-        ``sum_i scale_i * dL_i/d(coef, intercept)``.
+        normalisation), or one per row and output (one-vs-rest class
+        weights: then the loss values are returned per output too); the
+        returned gradients are ``sum_i scale_i * dL_i/d(coef, intercept)``,
+        each loss derivative clipped at ``MAX_DLOSS`` as SGDClassifier clips
+        it (only unbounded losses on unscaled rows come near).
         """
         Z = self.scores(coef, intercept, X)
-        values, G = self.loss_gradient(Y, Z)
-        G *= scale[:, None]
+        if scale.ndim == 2:
+            values, G = self.loss.loss_gradient(Y, Z)
+        else:
+            values, G = self.loss_gradient(Y, Z)
+            scale = scale[:, None]
+        # Clipped as SGDClassifier clips it (NaN stays NaN).
+        np.clip(G, -MAX_DLOSS, MAX_DLOSS, out=G)
+        G *= scale
         return values, *self.lift(X, G)
 
     def data_term(self, coef, intercept, X, Y, sample_weight):

@@ -34,6 +34,11 @@ from skgd.optimizers import Optimizer, get_optimizer
 from skgd.penalties import get_penalty
 from skgd.schedules import Schedule, get_schedule
 
+#: SGDClassifier's factor on the intercept's steps on sparse rows (its
+#: ``SPARSE_INTERCEPT_DECAY``): a sparse row's many absent features would
+#: otherwise leave the intercept to take the whole step.
+SPARSE_INTERCEPT_DECAY = 0.01
+
 #: The estimator parameters the plan reads (all public attributes).
 PARAMETERS = (
     "loss",
@@ -94,8 +99,8 @@ def _check_string_rules(params):
         )
     if params["penalty"] == "elasticnet" and params["l1_ratio"] is None:
         raise ValueError(
-            "l1_ratio must be set when penalty='elasticnet'; got None. Use a "
-            "float in [0, 1] (0 is pure L2, 1 pure L1)."
+            "l1_ratio must be set when penalty is 'elasticnet'. Got "
+            "l1_ratio=None; use a float in [0, 1] (0 is pure L2, 1 pure L1)."
         )
 
 
@@ -186,16 +191,21 @@ def _check_schedule(params, components):
 def _check_partial_fit_rules(params):
     if params["early_stopping"]:
         raise ValueError(
-            "early_stopping=True does not apply to partial_fit, which runs "
-            "one epoch per call; set early_stopping=False."
+            "early_stopping should be False with partial_fit: partial_fit "
+            "runs one epoch per call, with no validation split of its own. "
+            "Set early_stopping=False (a stream can be monitored with "
+            "partial_fit's validation_data)."
         )
     if params["class_weight"] == "balanced":
         raise ValueError(
-            "class_weight='balanced' is not supported by partial_fit: it "
-            "needs the class frequencies of all the data. Compute them "
-            "with sklearn.utils.compute_class_weight('balanced', "
-            "classes=classes, y=y) on a large enough sample and pass the "
-            "resulting dict as class_weight."
+            "class_weight 'balanced' is not supported for partial_fit. In "
+            "order to use 'balanced' weights, use "
+            "compute_class_weight('balanced', classes=classes, y=y). In place "
+            "of y you can use a large enough sample of the full training set "
+            "target to properly estimate the class frequency distributions. "
+            "Pass the resulting weights as the class_weight parameter. "
+            "(partial_fit sees one chunk at a time, not the frequencies of "
+            "all the data; compute_class_weight is in sklearn.utils.)"
         )
 
 
@@ -287,6 +297,18 @@ def training_weights(class_weight_vector, y_idx, sample_weight, dtype):
     return weights
 
 
+def one_vs_rest_weights(class_weight_vector, y_idx, sample_weight, dtype):
+    """SGDClassifier's class weights for one-vs-rest outputs: the rows of
+    class ``c`` weigh ``class_weight[c]`` in output ``c`` and 1 in the
+    others (times the sample weight); shape ``(n_rows, n_classes)``."""
+    k = len(class_weight_vector)
+    own = y_idx[:, None] == np.arange(k)
+    weights = np.where(own, class_weight_vector[None, :], 1.0).astype(dtype)
+    if sample_weight is not None:
+        weights *= np.asarray(sample_weight, dtype=dtype)[:, None]
+    return weights
+
+
 def check_total_weight(total):
     """ValueError unless the training weights sum to something positive."""
     if not total > 0:
@@ -324,9 +346,10 @@ def validation_split(params, y_idx, n_classes, sample_weight):
         ) from exc
     if sample_weight is not None and not sample_weight[val_rows].sum() > 0:
         raise ValueError(
-            "The sample weights of the validation split are all zero; use "
-            "another random_state or validation_fraction, or disable "
-            "early_stopping."
+            "The sample weights for validation set are all zero, consider "
+            "using a different random state. (Early stopping would have no "
+            "validation score; another validation_fraction, or "
+            "early_stopping=False, also works.)"
         )
     return np.sort(train_rows), val_rows
 
@@ -357,8 +380,9 @@ def initial_weights(coef_init, intercept_init, shape, dtype):
         assert_all_finite(coef, input_name="coef_init")
         if coef.size != n_out * n_features or (coef.ndim == 2 and coef.shape != shape):
             raise ValueError(
-                f"coef_init has shape {coef.shape}; this problem needs "
-                f"({n_out}, {n_features}) (n_outputs, n_features)."
+                "Provided coef_init does not match dataset: it has shape "
+                f"{coef.shape}; this problem needs ({n_out}, {n_features}) "
+                "(n_outputs, n_features)."
             )
         coef = coef.reshape(shape).copy()
     if intercept_init is None:
@@ -368,8 +392,8 @@ def initial_weights(coef_init, intercept_init, shape, dtype):
         assert_all_finite(intercept, input_name="intercept_init")
         if intercept.shape != (n_out,):
             raise ValueError(
-                f"intercept_init has {intercept.size} values; this problem needs "
-                f"{n_out}."
+                "Provided intercept_init does not match dataset: it has "
+                f"{intercept.size} values; this problem needs {n_out}."
             )
     return coef, intercept
 
@@ -431,6 +455,9 @@ class TrainingPlan:
     validation_rows: np.ndarray = None
     n_train: int = 0
     burn_in: bool = False  # averaging waits for the noise floor (see engine)
+    raw_weights: bool = False  # SGDClassifier's raw-weight steps (see engine)
+    one_vs_rest_weights: bool = False  # its class weights, one per output
+    intercept_decay: float = 1.0  # SGDClassifier's 0.01 on sparse rows
 
     @property
     def full_batch(self):
@@ -461,6 +488,8 @@ class TrainingPlan:
             self.n_jobs,
             burn_in=self.burn_in,
             relative_tol=not self.sgdclassifier_configuration,
+            raw_weights=self.raw_weights,
+            intercept_decay=self.intercept_decay,
         )
 
 
@@ -505,8 +534,10 @@ def make_plan(
     y_idx = getattr(data, "y_idx", None)
     if y_idx is not None:
         weights = training_weights(cw, y_idx, data.sample_weight, data.dtype)
-        check_total_weight(weights.sum())
+        # (The split first: all-zero weights get scikit-learn's message
+        # about the validation set, as SGDClassifier raises it.)
         split = validation_split(params, y_idx, n_classes, data.sample_weight)
+        check_total_weight(weights.sum())
         if split is not None:
             rows, validation_rows = split
             check_total_weight(weights[rows].sum())
@@ -519,6 +550,16 @@ def make_plan(
         *init, (n_outputs(n_classes), data.n_features), dtype or data.dtype
     )
     batch = resolve_batch(params["batch_size"], n_train)
+    # SGDClassifier's configuration keeps its weighting: raw-weight steps,
+    # one-vs-rest class weights per output, a damped intercept on sparse rows.
+    sgd_configuration = batch == 1 and components.optimizer.plain
+    one_vs_rest = n_classes > 2 and not components.loss.multiclass
+    per_output = sgd_configuration and one_vs_rest and bool(np.any(cw != 1))
+    if per_output and y_idx is not None:
+        weights = one_vs_rest_weights(cw, y_idx, data.sample_weight, weights.dtype)
+    intercept_decay = 1.0
+    if sgd_configuration and sp.issparse(getattr(data, "X", None)):
+        intercept_decay = SPARSE_INTERCEPT_DECAY
     objective = make_objective(params, components, n_classes)
     if components.schedule is None:
         components.schedule = schedule or _auto.resolve(
@@ -550,4 +591,7 @@ def make_plan(
         validation_rows=validation_rows,
         n_train=n_train,
         burn_in=_burn_in(params, components, batch, stream),
+        raw_weights=sgd_configuration,
+        one_vs_rest_weights=per_output,
+        intercept_decay=intercept_decay,
     )

@@ -45,6 +45,7 @@ class _MiniBatchPreset(GDClassifier):
         average=True,
         batch_size=32,
         optimizer="adam",
+        restore_best_weights=False,
     ):
         self.penalty = penalty
         self.alpha = alpha
@@ -67,6 +68,7 @@ class _MiniBatchPreset(GDClassifier):
         self.average = average
         self.batch_size = batch_size
         self.optimizer = optimizer
+        self.restore_best_weights = restore_best_weights
 
 
 class SoftmaxClassifier(_MiniBatchPreset):

@@ -519,6 +519,22 @@ _LOSSES = {
 
 LOSS_NAMES = tuple(_LOSSES)
 
+#: scikit-learn's ``SGDClassifier.loss_functions``, key for key (its built-in
+#: losses): each name's loss class and the parameter the name fixes (the
+#: threshold, or the default epsilon, which the estimator's ``epsilon``
+#: replaces). ``"softmax"`` and ``"multiclass_hinge"`` are skgd's own.
+SGDCLASSIFIER_LOSSES = {
+    "hinge": (Hinge, 1.0),
+    "squared_hinge": (SquaredHinge, 1.0),
+    "perceptron": (Hinge, 0.0),
+    "log_loss": (LogLoss,),
+    "modified_huber": (ModifiedHuber,),
+    "squared_error": (SquaredError,),
+    "huber": (Huber, 0.1),
+    "epsilon_insensitive": (EpsilonInsensitive, 0.1),
+    "squared_epsilon_insensitive": (SquaredEpsilonInsensitive, 0.1),
+}
+
 
 def get_loss(loss, epsilon=0.1):
     """Return the loss object for a name of :data:`LOSS_NAMES` or a :class:`Loss`.

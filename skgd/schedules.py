@@ -131,12 +131,14 @@ class InvScaling(Schedule):
     ----------
     eta0 : float, default=0.01
     power_t : float, default=0.5
-        The exponent :math:`p \ge 0`.
+        The exponent :math:`p \ge 0`. A negative :math:`p` (a rate that
+        grows with :math:`t`) is accepted, as scikit-learn 1.9 accepts it
+        (deprecated there: ``GDClassifier`` warns as SGDClassifier does).
     """
 
     _parameter_constraints = {
         "eta0": [_POSITIVE],
-        "power_t": [Interval(Real, 0, None, closed="left")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
     }
     _kernel = KernelSpec("INVSCALING", params=("eta0", "power_t"))
 

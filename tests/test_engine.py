@@ -30,8 +30,8 @@ def test_batch_one_sgd_equals_a_hand_written_per_sample_loop(multiclass):
             z = W @ X[i] + b
             target = np.where(np.arange(3) == y[i], 1.0, -1.0)
             dz = np.where(target * z <= 1.0, -target, 0.0)
-            # Unbiased step for the weighted mean: n * w_i / sum(w).
-            dz *= n * sw[i] / sw.sum()
+            # SGDClassifier's configuration: the raw weight scales the step.
+            dz *= sw[i]
             W = W - eta * (np.outer(dz, X[i]) + alpha * W)
             b = b - eta * dz
     est = GDClassifier(
@@ -106,18 +106,37 @@ SGD_CASES = [
     dict(learning_rate="pa1", eta0=0.1, penalty=None),
     dict(learning_rate="pa2", eta0=0.1),
     dict(class_weight="balanced"),
+    # (Built from the classes: a weight per class, and sample weights whose
+    # mean is not 1: steps scaled by the raw weights, one-vs-rest outputs
+    # weighting only their own class.)
+    dict(class_weight="by class", sample_weight=True),
+    dict(class_weight="by class", learning_rate="pa1", eta0=0.1, penalty=None),
+    dict(sample_weight=True, average=True),
+    dict(sample_weight=True, penalty="l1", alpha=0.01),
+    dict(alpha=50.0),  # 1 - eta * alpha < 0: the decay clamped at 0
 ]
 
 
+@pytest.mark.parametrize("sparse", [False, True], ids=["dense", "csr"])
 @pytest.mark.parametrize(
     "params", SGD_CASES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items())
 )
-def test_batch_one_reproduces_sgdclassifier(params, problem):
+def test_batch_one_reproduces_sgdclassifier(params, problem, sparse):
+    """Dense, and CSR rows (whose intercept steps SGDClassifier damps by
+    0.01), weighted as SGDClassifier weights them."""
     X, y = problem
     params = {"learning_rate": "constant", "eta0": 0.01, **params}
+    fit_params = {}
+    if params.pop("sample_weight", False):
+        rng = np.random.default_rng(1)
+        fit_params["sample_weight"] = rng.uniform(0.5, 4.0, len(y))
+    if params.get("class_weight") == "by class":
+        params["class_weight"] = {c: 0.5 + c for c in np.unique(y)}
+    if sparse:
+        X = sp.csr_matrix(np.where(np.abs(X) < 0.5, 0.0, X))
     common = dict(shuffle=False, tol=None, max_iter=4, **params)
-    ref = _fit(SGDClassifier(**common), X, y)
-    est = _fit(GDClassifier(**common), X, y)
+    ref = _fit(SGDClassifier(**common), X, y, **fit_params)
+    est = _fit(GDClassifier(**common), X, y, **fit_params)
     np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-10, atol=1e-12)
     assert est.t_ == ref.t_
@@ -210,10 +229,12 @@ def test_l1_gives_exact_zeros(rng):
 
 
 def test_sparse_and_dense_train_the_same_model(problem):
+    """Outside SGDClassifier's configuration, whose intercept on sparse rows
+    is damped as SGDClassifier damps it (test_batch_one_reproduces_sgdclassifier)."""
     X, y = problem
     X = X * (np.abs(X) > 0.5)
     for params in [
-        dict(),
+        dict(batch_size=4),
         dict(loss="softmax", batch_size=5, optimizer="adam", learning_rate="constant"),
     ]:
         dense = _fit(GDClassifier(random_state=0, max_iter=5, **params), X, y)

@@ -32,9 +32,10 @@ PROBABILISTIC = {"log_loss", "modified_huber", "softmax"}
 # telling the user what to change.
 DOCUMENTED_ERRORS = [
     r"Training diverged at epoch \d+: ",
+    r"Floating-point under-/overflow occurred at epoch #\d+\. ",
     r"Training diverged: it ended at an objective of ",
     r"early_stopping=True cannot split ",
-    r"The sample weights of the validation split are all zero; ",
+    r"The sample weights for validation set are all zero, ",
     r"The training weights \(sample_weight times class_weight\) sum to zero: ",
     # scikit-learn's, for a partial_fit chunk whose rows all weigh zero.
     r"Sample weights must contain at least one non-zero number\.$",

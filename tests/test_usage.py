@@ -132,7 +132,9 @@ def test_swap_for_sgdclassifier_keeps_every_parameter():
     assert ours.pop("learning_rate") == "auto"
     assert theirs.pop("learning_rate") == "optimal"
     assert {k: ours[k] for k in theirs} == theirs
-    assert set(ours) - set(theirs) == {"batch_size", "optimizer"}
+    extra = {"batch_size", "optimizer", "restore_best_weights"}
+    assert set(ours) - set(theirs) == extra
+    assert ours["restore_best_weights"] is False  # SGDClassifier keeps the last
     assert isinstance(
         GDClassifier().fit([[0.0], [1.0]], [0, 1]).learning_rate_, Optimal
     )
