@@ -107,8 +107,9 @@ PLUGIN = textwrap.dedent(
 )
 
 
-def _run(args, swap, workdir):
-    """pytest on ``args`` (modules or node ids); the plugin's record."""
+def _run(args, swap, workdir, keyword=None):
+    """pytest on ``args`` (modules or node ids, ``-k keyword``); the
+    plugin's record."""
     record = Path(workdir) / f"record-{swap}.json"
     env = dict(
         os.environ,
@@ -118,6 +119,8 @@ def _run(args, swap, workdir):
     )
     command = [sys.executable, "-m", "pytest", "-p", "skgd_swap", "-q"]
     command += ["-p", "no:cacheprovider", "-W", "ignore"]
+    if keyword:
+        command += ["-k", keyword]
     if "::" not in args[0]:
         command.append("--pyargs")
     command += args
@@ -129,12 +132,13 @@ def _module_of(nodeid):
     return nodeid.split("::")[0]
 
 
-def run():
-    """Both parts' records: ``{"test_sgd": ..., "components": ...}``."""
+def run(keyword=None, components=COMPONENT_TESTS):
+    """Both parts' records: ``{"test_sgd": ..., "components": ...}``
+    (``keyword``: only the tests pytest's ``-k`` selects)."""
     with tempfile.TemporaryDirectory() as workdir:
         (Path(workdir) / "skgd_swap.py").write_text(PLUGIN)
-        sgd = _run([SGD_TESTS], True, workdir)
-        swapped = _run(list(COMPONENT_TESTS), True, workdir)
+        sgd = _run([SGD_TESTS], True, workdir, keyword)
+        swapped = _run(list(components), True, workdir, keyword)
         exercised = sorted(k for k, v in swapped.items() if v.get("made"))
         own = _run(exercised, False, workdir) if exercised else {}
     sgd = {k: v for k, v in sgd.items() if v.get("made")}

@@ -315,11 +315,11 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Other differences from SGDClassifier, all deliberate: for sparse ``X`` the
-    intercept takes the same step as the weights (SGDClassifier damps it by
-    0.01); class weights multiply every sample of the class in every
-    one-vs-rest column (SGDClassifier gives negatives weight 1); with several
-    classes the stopping rule looks at the joint objective of all columns.
+    At ``batch_size=1`` with plain SGD, skgd weighs and steps as
+    SGDClassifier does (raw-weight steps, one-vs-rest class weights on each
+    class's own output, the intercept damped by 0.01 on sparse ``X``);
+    with several classes the stopping rule looks at the joint objective of
+    all outputs. ``doc/migration.rst`` lists every remaining difference.
 
     With scikit-learn >= 1.9, ``set_callbacks`` takes callbacks of
     ``sklearn.callback`` (``ProgressBar``, ``ScoringMonitor`` or your own):

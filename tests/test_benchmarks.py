@@ -90,3 +90,27 @@ def test_convergence_benchmark_runs_and_reports_sound_rows(convergence, capsys):
     accuracy = [("LogisticRegression", 0.97, ""), ("skgd batch=1 saga", 0.96, "yes")]
     assert convergence._accuracy_rst(accuracy, "T").count('\n   "') == 3
     capsys.readouterr()
+
+
+def test_sgd_suite_swaps_the_class_and_compares_outcomes():
+    """scikit-learn's own tests, a few of them: the swap reaches the tests
+    (they make skgd's class), and each outcome is recorded with its reason."""
+    suite = _script("sgd_suite")
+    keyword = "test_provide_coef or test_partial_fit_weight_class_balanced or prefit"
+    results = suite.run(
+        keyword=keyword,
+        components=("sklearn.feature_selection.tests.test_from_model",),
+    )
+    sgd = results["test_sgd"]
+    # Dense and sparse, both tests; test_provide_coef's one-class SVM cases
+    # run too but do not make the class.
+    assert len(sgd) == 4
+    assert all(v["made"] > 0 and v["outcome"] == "passed" for v in sgd.values())
+    assert all("::test_" in k for k in sgd)
+    components = results["components"]
+    assert components  # from_model's prefit tests build SGDClassifier
+    for record in components.values():
+        assert record["own"]["outcome"] in ("passed", "failed", "skipped")
+        assert record["swapped"]["made"] > 0
+    text = suite.report(results)
+    assert text.startswith("test_sgd.py: 4 tests exercise the class; 4 passed")

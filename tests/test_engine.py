@@ -9,7 +9,8 @@ from scipy.special import softmax
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
-from skgd import GDClassifier, _plan
+from skgd import GDClassifier, _compiled, _plan
+from skgd.losses import get_loss
 
 
 def _fit(est, X, y, **kw):
@@ -384,3 +385,51 @@ def test_noise_above_the_start_is_not_divergence():
     for params in cases:
         est = _fit(GDClassifier(random_state=0, max_iter=5, **params), X, y)
         assert np.isfinite(est.coef_).all()
+
+
+@pytest.mark.parametrize("enabled", [False, True], ids=["numpy", "compiled"])
+def test_clipped_derivative_on_unscaled_rows_reproduces_sgdclassifier(
+    enabled, monkeypatch
+):
+    """squared_hinge on unscaled iris: derivatives beyond 1e12 are clipped
+    as SGDClassifier clips them, and both engines finish as it does."""
+    from sklearn.datasets import load_iris
+
+    monkeypatch.setattr(_compiled, "ENABLED", enabled)
+    X, y = load_iris(return_X_y=True)
+    X = X * 1e4
+    common = dict(
+        loss="squared_hinge",
+        penalty="elasticnet",
+        l1_ratio=0.3,
+        alpha=0.01,
+        learning_rate="constant",
+        eta0=1e-3,
+        shuffle=False,
+        max_iter=3,
+        tol=None,
+    )
+    ref = _fit(SGDClassifier(**common), X, y)
+    with np.errstate(over="raise", invalid="raise"):
+        est = _fit(GDClassifier(**common), X, y)
+    assert np.abs(ref.coef_).max() > 1e8  # the clipped steps are this large
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-9)
+    np.testing.assert_allclose(est.intercept_, ref.intercept_, rtol=1e-9)
+
+
+def test_negative_power_t_warns_as_sgdclassifier_and_grows_the_rate(binary):
+    X, y = binary
+    params = dict(learning_rate="invscaling", eta0=0.01, power_t=-0.5, max_iter=2)
+    with pytest.warns(FutureWarning, match="Negative values for `power_t` are dep"):
+        est = _fit(GDClassifier(tol=None, shuffle=False, **params), X, y)
+    with pytest.warns(FutureWarning, match="Negative values for `power_t` are dep"):
+        ref = _fit(SGDClassifier(tol=None, shuffle=False, **params), X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-10)
+    assert est.learning_rate_.rate(4.0, {}) == pytest.approx(0.01 * 4.0**0.5)
+
+
+def test_loss_functions_has_sgdclassifiers_keys():
+    assert set(GDClassifier.loss_functions) == set(SGDClassifier.loss_functions)
+    for name, (cls, *args) in GDClassifier.loss_functions.items():
+        assert isinstance(get_loss(name), cls)
+        assert tuple(args) == tuple(SGDClassifier.loss_functions[name][1:])
