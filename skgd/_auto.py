@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from skgd._engine import Engine
+from skgd._objective import well_scaled
 from skgd._sources import RowsInMemory
 from skgd.schedules import Adaptive, Constant, LineSearch, Optimal
 
@@ -109,6 +110,7 @@ def calibrate(components, batch, objective, class_weights, sample, start):
     weights = class_weights[y_idx].astype(X.dtype)
     if sample_weight is not None:
         weights *= sample_weight
+    weights = well_scaled(weights)
     n = X.shape[0]
     batch = min(batch, n)
     epochs = max(1, math.ceil(UPDATES / math.ceil(n / batch)))

@@ -5,6 +5,7 @@ The numbers are computed by the objective (``_objective``) and the engine
 (``_engine``); this module never does arithmetic on ``X`` beyond calling them.
 """
 
+import copy
 import functools
 import warnings
 from numbers import Integral, Real
@@ -27,7 +28,8 @@ from skgd import _dask, _monitor
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
 from skgd._engine import DivergenceGuard, train
 from skgd._full_batch import certified_gap
-from skgd._objective import Objective, linear_scores
+from skgd._labels import sorted_labels
+from skgd._objective import Objective, linear_scores, well_scaled
 from skgd._plan import InMemoryData, make_plan, parameters, resolve_components
 from skgd._sources import RowsInMemory
 from skgd.losses import LOSS_NAMES, SGDCLASSIFIER_LOSSES, Loss, get_loss
@@ -47,45 +49,43 @@ _SCHEDULE_NAMES = {
 }
 
 
-def _unorderable(name, labels):
-    """The TypeError for labels of types that NumPy cannot sort (None, str)."""
-    kinds = sorted({type(label).__name__ for label in np.ravel(labels).tolist()})
-    return TypeError(
-        f"{name} mixes labels of types {kinds}, which cannot be ordered; class "
-        "labels must be all strings or all numbers (no None)."
-    )
+def _fitted_attributes(estimator):
+    """The names of what training sets on ``estimator``: the fitted
+    attributes (trailing underscore) and the training state."""
+    return [n for n in vars(estimator) if n.endswith("_") or n == "_state"]
 
 
-def _sorted_labels(labels, name):
-    """``np.unique(labels)``, with an error that names ``name`` if it fails."""
-    try:
-        return np.unique(np.asarray(labels))
-    except TypeError as exc:
-        raise _unorderable(name, labels) from exc
+def _transaction(fit_method):
+    """A call that raises leaves the estimator as it was, or unfitted.
 
-
-def _unfitted_on_error(fit_method):
-    """A fit that raises leaves the estimator unfitted, never half-fitted.
-
-    Otherwise a fit that fails midway (training diverged, labels rejected
-    after ``X`` was accepted) leaves this call's ``classes_`` and
-    ``n_features_in_`` next to an earlier fit's weights, or next to no
-    weights: ``predict`` then answers with the wrong labels or an
-    AttributeError. ``partial_fit`` keeps the model it had before a failed
-    call; only its first call starts from nothing. (KeyboardInterrupt is
-    not an error: the user stopped training and keeps what is there.)
+    Training changes its state in place (weights, velocities and moments,
+    averages, the clock, SAGA's table), and a call can end midway for any
+    reason: a diverged step, a rejected label, a callback that raises,
+    KeyboardInterrupt, MemoryError. So a call that continues a model
+    (``partial_fit`` after the first call; ``fit`` with ``warm_start``)
+    works on the state and, if anything is raised, puts back a copy taken
+    before it started: the estimator is exactly as it was. A call that
+    starts afresh (``fit``; the first ``partial_fit``) leaves it unfitted,
+    never this call's ``classes_`` beside an earlier fit's weights.
     """
 
     @functools.wraps(fit_method)
     def wrapper(self, *args, **kwargs):
-        fresh = fit_method.__name__ == "fit" or not hasattr(self, "coef_")
+        continues = hasattr(self, "coef_") and (
+            fit_method.__name__ == "partial_fit" or self.warm_start
+        )
+        # One deepcopy keeps the sharing between coef_ and the state.
+        before = (
+            copy.deepcopy({n: vars(self)[n] for n in _fitted_attributes(self)})
+            if continues
+            else {}
+        )
         try:
             return fit_method(self, *args, **kwargs)
-        except Exception:
-            if fresh:
-                fitted = [name for name in vars(self) if name.endswith("_")]
-                for name in fitted + ["_state"]:
-                    self.__dict__.pop(name, None)
+        except BaseException:
+            for name in _fitted_attributes(self):
+                del self.__dict__[name]
+            self.__dict__.update(before)
             raise
 
     return wrapper
@@ -450,21 +450,23 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             reset=reset,
         )
-        try:
-            check_classification_targets(y)
-        except TypeError as exc:
-            # NumPy could not sort the labels: say which types are mixed.
-            raise _unorderable("y", y) from exc
+        # Bytes, or types that cannot be ordered: the errors of every path.
+        sorted_labels(y, "y")
+        check_classification_targets(y)
         if sample_weight is not None:
             # (With early stopping, all-zero weights get SGDClassifier's
             # message about the validation set, from the plan.)
             sample_weight = _check_sample_weight(
                 sample_weight,
                 X,
-                dtype=X.dtype,
+                dtype=np.float64,
                 ensure_non_negative=True,
                 allow_all_zero_weights=bool(self.early_stopping),
             )
+            if X.dtype == np.float32:
+                # Weights beyond float32's range are divided by their
+                # largest before the cast, rather than lost to 0 or inf.
+                sample_weight = well_scaled(sample_weight).astype(np.float32)
         return X, y, sample_weight
 
     def _in_memory(self, X, y, sample_weight, *, classes=None, reset=True):
@@ -547,32 +549,23 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         tasks = EpochTasks(root, self, data.X, data.y, metadata)
         if self.verbose and self.learning_rate == "auto":
             print(f"-- learning_rate='auto': {self.learning_rate_!r}", flush=True)
-        try:
-            report = train(
-                engine,
-                self._state,
-                source,
-                max_epochs=max_epochs,
-                shuffle=self.shuffle,
-                tol=self.tol,
-                n_iter_no_change=self.n_iter_no_change,
-                validation_score=validation,
-                verbose=self.verbose,
-                tasks=tasks,
-                guard=guard,
-            )
-        except ValueError:
-            if task == "partial_fit" and hasattr(self, "coef_"):
-                # Training diverged after changing the state in place: the
-                # next call (with a smaller step) starts from the weights
-                # published before this one, with fresh optimizer state,
-                # not from the diverged weights, velocities or moments.
-                self._state = engine.restart(self._state, self.coef_, self.intercept_)
-            raise
+        report = train(
+            engine,
+            self._state,
+            source,
+            max_epochs=max_epochs,
+            shuffle=self.shuffle,
+            tol=self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validation_score=validation,
+            verbose=self.verbose,
+            tasks=tasks,
+            guard=guard,
+        )
         coef, intercept = engine.weights(self._state)
         if self._state.averaging:
-            # The averages are updated in place by the next call: publish a
-            # copy, so that a call that fails midway leaves coef_ as it was.
+            # The averages change in place during the next call: publish a
+            # copy of them.
             coef, intercept = coef.copy(), intercept.copy()
         if report.best_weights is not None and self.restore_best_weights:
             coef, intercept = report.best_weights
@@ -583,7 +576,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             tasks.end()
         return report
 
-    @_unfitted_on_error
+    @_transaction
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model by gradient descent for up to ``max_iter`` epochs.
@@ -704,16 +697,18 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             return self
         if not stopped_early:
             if report.gap is not None:
-                advice = (
+                detail = (
                     f"the objective was certified within {report.gap:.3g} "
-                    f"(relative) of its minimum, not tol={self.tol!r}. Consider "
-                    "increasing max_iter or tol."
+                    f"(relative) of its minimum, not tol={self.tol!r}; a larger "
+                    "tol also ends it"
                 )
             else:
-                advice = "convergence. Consider increasing max_iter, or raising "
-                advice += "eta0 or tol."
+                detail = "raising eta0 or tol also helps"
+            # SGDClassifier's sentence first (users filter on it), then skgd's.
             warnings.warn(
-                f"Maximum number of epochs ({self.max_iter}) reached before {advice}",
+                "Maximum number of iteration reached before convergence. Consider "
+                "increasing max_iter to improve the fit. (Maximum number of epochs "
+                f"({self.max_iter}) reached: {detail}.)",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -747,14 +742,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     "classes must be passed on the first call to partial_fit: "
                     "the list of all the classes of the stream, e.g. np.unique(y_all)."
                 )
-            classes = _sorted_labels(classes, "classes")
+            classes = sorted_labels(classes, "classes")
             if len(classes) < 2:
                 raise ValueError(
                     f"classes must hold at least two classes; got {classes.tolist()}."
                 )
             return classes
         if classes is not None and not np.array_equal(
-            _sorted_labels(classes, "classes"), self.classes_
+            sorted_labels(classes, "classes"), self.classes_
         ):
             raise ValueError(
                 f"classes={np.asarray(classes).tolist()!r} is not the same as in the "
@@ -762,7 +757,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         return self.classes_
 
-    @_unfitted_on_error
+    @_transaction
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
         self, X, y, classes=None, sample_weight=None, *, validation_data=None

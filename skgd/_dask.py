@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 
 from skgd._full_batch import smoothness_bound, squared_norms
+from skgd._labels import sorted_labels
 from skgd._plan import one_vs_rest_weights, training_weights
 from skgd._sources import RowsInMemory
 
@@ -149,7 +150,8 @@ def _block_summary(Xb, yb, swb):
     """What the client needs to know about one block before training."""
     if type(Xb) is not np.ndarray:
         return {"block_type": f"{type(Xb).__module__}.{type(Xb).__name__}"}
-    labels, inverse, counts = np.unique(yb, return_inverse=True, return_counts=True)
+    labels, inverse = sorted_labels(yb, "y", return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(labels))
     summary = {
         "block_type": None,
         "finite": bool(np.isfinite(Xb).all()),
@@ -412,7 +414,7 @@ def _summarize(data):
                 f"sample_weight has negative or non-finite values in {where}; "
                 "sample weights must be finite and >= 0."
             )
-    classes = np.unique(np.concatenate([s["labels"] for s in summaries]))
+    classes = sorted_labels(np.concatenate([s["labels"] for s in summaries]), "y")
     counts = np.zeros(len(classes), dtype=np.int64)
     weight_sums = np.zeros(len(classes))
     for s in summaries:

@@ -72,6 +72,18 @@ def _matches(array, like):
     )
 
 
+def _writable(value):
+    """``value`` with every read-only array in it (in lists and dicts too)
+    replaced by a writable copy."""
+    if isinstance(value, np.ndarray):
+        return value if value.flags.writeable else value.copy()
+    if isinstance(value, list):
+        return [_writable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _writable(v) for k, v in value.items()}
+    return value
+
+
 def _all_finite(*arrays):
     return all(np.isfinite(a).all() for a in arrays)
 
@@ -192,6 +204,12 @@ class Engine:
         """
         state.coef, state.intercept = coef, intercept
         state.average = self.average
+        # A state loaded read-only (joblib.load(..., mmap_mode="r")) is
+        # copied where training writes in place.
+        for name in ("opt_state", "sched_state", "solver", "l1_q", "l1_u"):
+            setattr(state, name, _writable(getattr(state, name)))
+        state.avg_coef = _writable(state.avg_coef)
+        state.avg_intercept = _writable(state.avg_intercept)
         owner = self._opt_owner(coef)
         if state.opt_owner != owner:
             state.opt_state = self.optimizer.init([coef, intercept])
@@ -216,22 +234,6 @@ class Engine:
             # earlier call: a new one is made for these.
             state.solver = None
         return state
-
-    def restart(self, state, coef, intercept):
-        """A state that starts again from ``coef`` and ``intercept``.
-
-        For training that failed midway: a diverging epoch stops with an
-        error after it updated arrays in place (weights, velocities,
-        moments, averages, L1 bookkeeping), which may hold huge or
-        non-finite numbers from which every later epoch would diverge again.
-        Those start afresh from the given weights (the last ones the
-        estimator published); the schedule's clock and state and the random
-        generator carry over.
-        """
-        fresh = self.init_state(coef.copy(), intercept.copy(), state.rng)
-        fresh.t, fresh.sched_state = state.t, state.sched_state
-        fresh.sched_owner = state.sched_owner
-        return fresh
 
     def weights(self, state):
         """The (coef, intercept) a model should expose: averaged or live.

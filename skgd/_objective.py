@@ -19,6 +19,30 @@ from sklearn.utils.extmath import safe_sparse_dot
 MAX_DLOSS = 1e12
 
 
+def _floats(*arrays, like):
+    """The arrays a loss returned, integer ones cast to ``like``'s dtype (a
+    user's loss may return integer gradients; the engine scales them in
+    place)."""
+    return tuple(
+        a if a.dtype.kind == "f" else a.astype(like.dtype)
+        for a in map(np.asarray, arrays)
+    )
+
+
+def well_scaled(weights):
+    """``weights`` divided by their largest, if that is so far from 1 that
+    sums of them would underflow or overflow in their dtype (beyond the
+    square root of its smallest normal number, or of its inverse);
+    unchanged otherwise. For weights whose scale does not matter: the
+    weighted mean's, so uniform weights of 1e-310 train the unweighted
+    model."""
+    top = float(np.max(weights)) if np.size(weights) else 0.0
+    bound = float(np.finfo(weights.dtype).tiny) ** 0.5
+    if top > 0 and not bound <= top <= 1.0 / bound:
+        return weights / weights.dtype.type(top)
+    return weights
+
+
 def linear_scores(X, coef, intercept):
     """``X @ coef.T + intercept`` for dense or sparse ``X`` (and ``coef``)."""
     return np.asarray(safe_sparse_dot(X, coef.T, dense_output=True)) + intercept
@@ -81,14 +105,14 @@ class Objective:
         """Per-sample loss, shape (n,), and dLoss/dZ, shaped like ``Z``."""
         loss = self.loss
         if not loss.multiclass:
-            values, G = loss.loss_gradient(Y, Z)
+            values, G = _floats(*loss.loss_gradient(Y, Z), like=Z)
             return values.sum(axis=1), G
         if self.n_outputs == 1:
             # Two classes, one coefficient row: class 0's score is pinned to 0.
             Z2 = np.hstack([np.zeros_like(Z), Z])
-            values, G2 = loss.loss_gradient(Y, Z2)
+            values, G2 = _floats(*loss.loss_gradient(Y, Z2), like=Z)
             return values, G2[:, 1:]
-        return loss.loss_gradient(Y, Z)
+        return _floats(*loss.loss_gradient(Y, Z), like=Z)
 
     def loss_values(self, Y, Z):
         """Per-sample loss, shape (n,), without its gradient."""
@@ -158,7 +182,7 @@ class Objective:
         """
         Z = self.scores(coef, intercept, X)
         if scale.ndim == 2:
-            values, G = self.loss.loss_gradient(Y, Z)
+            values, G = _floats(*self.loss.loss_gradient(Y, Z), like=Z)
         else:
             values, G = self.loss_gradient(Y, Z)
             scale = scale[:, None]

@@ -27,8 +27,9 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import assert_all_finite, check_random_state, compute_class_weight
 
 from skgd import _auto, _variance_reduced
+from skgd._contracts import check_components
 from skgd._engine import Engine
-from skgd._objective import Objective
+from skgd._objective import Objective, well_scaled
 from skgd.losses import Loss, get_loss
 from skgd.optimizers import Optimizer, get_optimizer
 from skgd.penalties import get_penalty
@@ -366,9 +367,13 @@ def n_outputs(n_classes):
     return 1 if n_classes == 2 else n_classes
 
 
-def initial_weights(coef_init, intercept_init, shape, dtype):
-    """``(coef, intercept)`` to start from: zeros, or the checked copies."""
+def initial_weights(
+    coef_init, intercept_init, shape, dtype, names=("coef_init", "intercept_init")
+):
+    """``(coef, intercept)`` to start from: zeros, or the checked copies
+    (``names``: how the messages call the two arguments)."""
     n_out, n_features = shape
+    coef_name, intercept_name = names
     if coef_init is None:
         coef = np.zeros(shape, dtype=dtype)
     else:
@@ -377,10 +382,10 @@ def initial_weights(coef_init, intercept_init, shape, dtype):
             dtype=dtype,
         )
         # A NaN start would surface as a divergence, blamed on eta0.
-        assert_all_finite(coef, input_name="coef_init")
+        assert_all_finite(coef, input_name=coef_name)
         if coef.size != n_out * n_features or (coef.ndim == 2 and coef.shape != shape):
             raise ValueError(
-                "Provided coef_init does not match dataset: it has shape "
+                f"Provided {coef_name} does not match dataset: it has shape "
                 f"{coef.shape}; this problem needs ({n_out}, {n_features}) "
                 "(n_outputs, n_features)."
             )
@@ -389,10 +394,10 @@ def initial_weights(coef_init, intercept_init, shape, dtype):
         intercept = np.zeros(n_out, dtype=dtype)
     else:
         intercept = np.asarray(intercept_init, dtype=dtype).reshape(-1).copy()
-        assert_all_finite(intercept, input_name="intercept_init")
+        assert_all_finite(intercept, input_name=intercept_name)
         if intercept.shape != (n_out,):
             raise ValueError(
-                "Provided intercept_init does not match dataset: it has "
+                f"Provided {intercept_name} does not match dataset: it has "
                 f"{intercept.size} values; this problem needs {n_out}."
             )
     return coef, intercept
@@ -540,7 +545,14 @@ def make_plan(
         check_total_weight(weights.sum())
         if split is not None:
             rows, validation_rows = split
-            check_total_weight(weights[rows].sum())
+            if not weights[rows].sum() > 0:
+                raise ValueError(
+                    "The sample weights for training set are all zero, consider "
+                    "using a different random state. (Early stopping holds out "
+                    "validation_fraction of the rows and the rows left to train "
+                    "on all weigh zero; another validation_fraction, or "
+                    "early_stopping=False, also works.)"
+                )
             n_train = len(rows)
     else:
         # Weighted block by block where the data is; the per-class sums
@@ -550,6 +562,10 @@ def make_plan(
         *init, (n_outputs(n_classes), data.n_features), dtype or data.dtype
     )
     batch = resolve_batch(params["batch_size"], n_train)
+    if rows is not None and batch >= n_train:
+        # The full batch of the training rows is one step over every row,
+        # the held-out ones weighing zero (RowsInMemory), not two steps.
+        batch = data.n_rows
     # SGDClassifier's configuration keeps its weighting: raw-weight steps,
     # one-vs-rest class weights per output, a damped intercept on sparse rows.
     sgd_configuration = batch == 1 and components.optimizer.plain
@@ -557,10 +573,25 @@ def make_plan(
     per_output = sgd_configuration and one_vs_rest and bool(np.any(cw != 1))
     if per_output and y_idx is not None:
         weights = one_vs_rest_weights(cw, y_idx, data.sample_weight, weights.dtype)
+    if weights is not None and not sgd_configuration:
+        # (A weighted mean: the weights' scale does not matter. SGDClassifier's
+        # raw-weight steps keep theirs.)
+        weights = well_scaled(weights)
     intercept_decay = 1.0
     if sgd_configuration and sp.issparse(getattr(data, "X", None)):
         intercept_decay = SPARSE_INTERCEPT_DECAY
     objective = make_objective(params, components, n_classes)
+    if y_idx is not None:
+        # A component of the user's own that breaks its contract fails here,
+        # named, before any step or calibration (skgd._contracts).
+        check_components(
+            objective,
+            components.optimizer,
+            schedule or components.schedule,
+            (coef, intercept),
+            data.X,
+            y_idx,
+        )
     if components.schedule is None:
         components.schedule = schedule or _auto.resolve(
             params,
@@ -581,7 +612,8 @@ def make_plan(
         components=components,
         objective=objective,
         batch=batch,
-        average=int(params["average"]),
+        # (Beyond 2**62 updates averaging never starts: no C overflow.)
+        average=min(int(params["average"]), 2**62),
         n_jobs=params["n_jobs"],
         class_weights=cw,
         coef=coef,

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_consistent_length
+from sklearn.utils.validation import _check_sample_weight, check_array, check_X_y
 
 from skgd import _plan
 
@@ -131,8 +131,15 @@ class GradientCheckResult:
 
         Returns a list of ``(name, analytic, numeric, relative_error, kinked)``.
         """
+        if not (isinstance(k, (int, np.integer)) and k >= 0):
+            raise ValueError(f"k must be an int >= 0; got {k!r}.")
         idx = np.arange(len(self.names))
         if group is not None:
+            if group not in self.groups:
+                raise KeyError(
+                    f"No group {group!r} in this result; its groups are "
+                    f"{sorted(self.groups)}."
+                )
             idx = next(g.idx for g in self._groups if g.name == group)
         order = idx[np.argsort(-self.relative_error[idx], kind="stable")][:k]
         return [
@@ -200,7 +207,9 @@ def _floor(f_plus, f_minus, eps, rtol):
     scale instead of their own.
     """
     noise = _ULPS * _EPS64 * np.maximum(np.abs(f_plus), np.abs(f_minus)) / (2.0 * eps)
-    return np.maximum(noise / rtol, np.finfo(np.float64).tiny)
+    # (rtol=0 asks for exact agreement: the floor is the noise itself, never
+    # an infinite one that would pass any gradient.)
+    return np.maximum(noise / rtol if rtol > 0 else noise, np.finfo(np.float64).tiny)
 
 
 def _numeric_kinks(fun, x, coords, eps, f_plus, f_minus):
@@ -231,8 +240,6 @@ def _numeric_kinks(fun, x, coords, eps, f_plus, f_minus):
 def _coordinates(size, n_checks, random_state):
     if n_checks is None or n_checks >= size:
         return np.arange(size)
-    if n_checks < 1:
-        raise ValueError(f"n_checks must be a positive int or None; got {n_checks!r}.")
     rng = check_random_state(random_state)
     return np.sort(rng.choice(size, size=n_checks, replace=False))
 
@@ -246,11 +253,29 @@ def _centered(fun, x, coords, eps):
     return plus, minus
 
 
-def _check_settings(eps, kinks):
-    if not (np.isscalar(eps) and eps > 0):
-        raise ValueError(f"eps must be a positive float; got {eps!r}.")
+def _real(value):
+    """True for a real number (not a bool, not an array)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _check_settings(eps, kinks, rtol, kink_rtol, n_checks):
+    if not (_real(eps) and np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps must be a positive finite float; got {eps!r}.")
+    for name, value in (("rtol", rtol), ("kink_rtol", kink_rtol)):
+        if not (_real(value) and np.isfinite(value) and value >= 0):
+            raise ValueError(
+                f"{name} must be a finite float >= 0 (a relative error); got {value!r}."
+            )
     if kinks not in ("skip", "loose"):
         raise ValueError(f"kinks must be 'skip' or 'loose'; got {kinks!r}.")
+    if n_checks is not None and not (
+        isinstance(n_checks, (int, np.integer))
+        and not isinstance(n_checks, (bool, np.bool_))
+        and n_checks >= 1
+    ):
+        raise ValueError(f"n_checks must be a positive int or None; got {n_checks!r}.")
 
 
 def check_gradient(
@@ -308,14 +333,21 @@ def check_gradient(
     ...                grad=lambda x: np.sin(x)).passed
     False
     """
-    _check_settings(eps, kinks)
-    x = np.array(x0, dtype=np.float64).ravel()
+    _check_settings(eps, kinks, rtol, kink_rtol, n_checks)
+    if not callable(fun) or not (grad is None or callable(grad)):
+        raise TypeError("fun (and grad, if given) must be callables.")
+    x = check_array(x0, ensure_2d=False, dtype=np.float64, input_name="x0").ravel()
 
     def value(z):
         out = fun(z)
-        return float(out[0] if grad is None else out)
+        if grad is None:
+            out = _value_and_gradient(out)[0]
+        return _scalar(out, "fun")
 
-    analytic_all = fun(x)[1] if grad is None else grad(x)
+    if grad is None:
+        analytic_all = _value_and_gradient(fun(x))[1]
+    else:
+        analytic_all = grad(x)
     analytic_all = np.asarray(analytic_all, dtype=np.float64).ravel()
     if analytic_all.shape != x.shape:
         raise ValueError(
@@ -341,13 +373,42 @@ def check_gradient(
     )
 
 
+def _value_and_gradient(out):
+    """``fun``'s ``(value, gradient)``, or a TypeError saying what it gave."""
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError(
+            "fun must return (value, gradient) when grad is None; got "
+            f"{type(out).__name__}. Pass grad=, or return both."
+        )
+    return out
+
+
+def _scalar(value, name):
+    """A function value as a float, or a TypeError naming ``name``."""
+    try:
+        return float(np.asarray(value, dtype=np.float64).reshape(()))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must return a scalar value; got {type(value).__name__} "
+            f"of shape {np.shape(value)}."
+        ) from None
+
+
 def _estimator_problem(estimator, X, y, sample_weight):
     """The estimator's objective, targets and weights, in float64, untouched."""
+    from skgd._classifier import GDClassifier
+
+    if not isinstance(estimator, GDClassifier):
+        raise TypeError(
+            "check_estimator_gradient checks the objective of a skgd estimator "
+            "(GDClassifier, SoftmaxClassifier, MulticlassSVMClassifier); got "
+            f"{type(estimator).__name__}. For a Pipeline, pass its last step "
+            "and the transformed X; for any other function, use check_gradient."
+        )
     params = _plan.parameters(estimator)
     components = _plan.resolve_components(params)
-    X = check_array(X, accept_sparse="csr", dtype=np.float64)
-    y = np.asarray(y)
-    check_consistent_length(X, y)
+    # The same checks and messages as fit's (which also uses check_X_y).
+    X, y = check_X_y(X, y, accept_sparse="csr", dtype=np.float64)
     check_classification_targets(y)
     classes = getattr(estimator, "classes_", None)
     if classes is None:
@@ -362,10 +423,9 @@ def _estimator_problem(estimator, X, y, sample_weight):
         raise ValueError("A gradient check needs at least two classes in y.")
     y_idx = np.searchsorted(classes, y)
     if sample_weight is not None:
-        sample_weight = check_array(sample_weight, ensure_2d=False, dtype=np.float64)
-        check_consistent_length(X, sample_weight)
-        if (sample_weight < 0).any():
-            raise ValueError("sample_weight must be non-negative.")
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
     counts = np.bincount(y_idx, minlength=len(classes))
     class_weights = _plan.class_weights(params["class_weight"], classes, counts)
     weights = _plan.training_weights(class_weights, y_idx, sample_weight, np.float64)
@@ -388,8 +448,10 @@ def _starting_point(estimator, objective, n_features, coef, intercept, rng):
         coef = rng.normal(scale=1.0 / np.sqrt(n_features), size=shape)
     if intercept is None:
         intercept = rng.normal(scale=0.5, size=shape[0])
-    coef = np.array(coef, dtype=np.float64).reshape(shape)
-    intercept = np.array(intercept, dtype=np.float64).reshape(shape[0])
+    # fit's checks and messages for coef_init and intercept_init.
+    coef, intercept = _plan.initial_weights(
+        coef, intercept, shape, np.float64, names=("coef", "intercept")
+    )
     if not objective.fit_intercept:
         intercept = np.zeros(shape[0])
     return coef, intercept
@@ -469,7 +531,7 @@ def check_estimator_gradient(
     >>> result.passed, result.max_relative_error < 1e-7
     (True, True)
     """
-    _check_settings(eps, kinks)
+    _check_settings(eps, kinks, rtol, kink_rtol, n_checks)
     rng = check_random_state(random_state)
     objective, X, Y, w = _estimator_problem(estimator, X, y, sample_weight)
     coef, intercept = _starting_point(

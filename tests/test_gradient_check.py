@@ -245,11 +245,11 @@ def test_n_checks_samples_coordinates():
 
 def test_errors():
     X, y, _ = _data(2)
-    with pytest.raises(ValueError, match="eps must be a positive float"):
+    with pytest.raises(ValueError, match="eps must be a positive finite float"):
         check_estimator_gradient(GDClassifier(), X, y, eps=0)
     with pytest.raises(ValueError, match="kinks must be 'skip' or 'loose'"):
         check_estimator_gradient(GDClassifier(), X, y, kinks="ignore")
-    with pytest.raises(ValueError, match="sample_weight must be non-negative"):
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample"):
         check_estimator_gradient(GDClassifier(), X, y, sample_weight=-np.ones(40))
     with pytest.raises(ValueError, match="at least two classes"):
         check_estimator_gradient(GDClassifier(), X, np.zeros(40))
@@ -289,3 +289,115 @@ def test_check_gradient_kink_and_report():
     assert repr(result).startswith("GradientCheckResult(passed=True")
     with pytest.raises(ValueError, match="The gradient has 2 values for a point of 3"):
         check_gradient(lambda x: (0.0, np.zeros(2)), np.zeros(3))
+
+
+# -- the checker's own arguments ------------------------------------------------
+
+
+def _quadratic(x):
+    return 0.5 * float(x @ x), x
+
+
+BAD_SETTINGS = [
+    (dict(eps=np.nan), ValueError, "eps must be a positive finite float"),
+    (dict(eps=np.inf), ValueError, "eps must be a positive finite float"),
+    (dict(eps=-1e-5), ValueError, "eps must be a positive finite float"),
+    (dict(eps="1e-5"), ValueError, "eps must be a positive finite float"),
+    (dict(rtol=-1e-7), ValueError, "rtol must be a finite float >= 0"),
+    (dict(rtol=np.nan), ValueError, "rtol must be a finite float >= 0"),
+    (dict(rtol=np.inf), ValueError, "rtol must be a finite float >= 0"),
+    (dict(kink_rtol=-1.0), ValueError, "kink_rtol must be a finite float >= 0"),
+    (dict(kinks="ignore"), ValueError, "kinks must be 'skip' or 'loose'"),
+    (dict(n_checks=0), ValueError, "n_checks must be a positive int or None"),
+    (dict(n_checks=2.5), ValueError, "n_checks must be a positive int or None"),
+    (dict(n_checks=True), ValueError, "n_checks must be a positive int or None"),
+]
+
+
+@pytest.mark.parametrize("settings, error, match", BAD_SETTINGS)
+def test_bad_settings_are_refused_by_both_checks(settings, error, match):
+    X, y, _ = _data(2)
+    with pytest.raises(error, match=match):
+        check_gradient(_quadratic, np.ones(3), **settings)
+    with pytest.raises(error, match=match):
+        check_estimator_gradient(GDClassifier(), X, y, **settings)
+
+
+def test_rtol_zero_never_passes_a_wrong_gradient():
+    """rtol=0 asks for exact agreement: a wrong gradient fails, large or
+    tiny (it used to make the floor infinite and pass everything)."""
+    x0 = np.array([0.3, -1.2, 2.0])
+    for scale in (1.01, 1.0 + 1e-9):
+        result = check_gradient(
+            lambda x: 0.5 * float(x @ x), x0, grad=lambda x, s=scale: s * x, rtol=0
+        )
+        assert not result.passed
+    X, y, _ = _data(2)
+    result = check_estimator_gradient(GDClassifier(loss="log_loss"), X, y, rtol=0)
+    assert result.max_relative_error > 0 and not result.passed
+
+
+@pytest.mark.parametrize(
+    "fun, x0, error, match",
+    [
+        (lambda x: 0.5 * float(x @ x), np.ones(3), TypeError, r"fun must return \(v"),
+        (lambda x: (x, x), np.ones(3), TypeError, "fun must return a scalar value"),
+        (lambda x: (1.0, x[:2]), np.ones(3), ValueError, "The gradient has 2 values"),
+        (_quadratic, [1.0, np.nan], ValueError, "Input x0 contains NaN"),
+        (_quadratic, [1.0, np.inf], ValueError, "Input x0 contains infinity"),
+        (_quadratic, [], ValueError, r"Found array with 0 sample\(s\)"),
+        ("not callable", np.ones(3), TypeError, "fun .* must be callables"),
+    ],
+)
+def test_check_gradient_says_what_fun_and_x0_must_be(fun, x0, error, match):
+    with pytest.raises(error, match=match):
+        check_gradient(fun, x0)
+
+
+@pytest.mark.parametrize(
+    "estimator", ["pipeline", "sgdclassifier", "string"], ids=lambda s: s
+)
+def test_check_estimator_gradient_takes_skgd_estimators_only(estimator):
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = _data(2)
+    est = {
+        "pipeline": make_pipeline(StandardScaler(), GDClassifier()),
+        "sgdclassifier": SGDClassifier(),
+        "string": "GDClassifier",
+    }[estimator]
+    with pytest.raises(TypeError, match="checks the objective of a skgd estimator"):
+        check_estimator_gradient(est, X, y)
+
+
+def test_check_estimator_gradient_gives_fits_messages():
+    """Shapes, non-finite points, multilabel y, weights: fit's own messages."""
+    X, y, _ = _data(2)
+    est = GDClassifier(loss="log_loss")
+    cases = [
+        (dict(coef=np.ones((2, X.shape[1]))), "Provided coef does not match dataset"),
+        (dict(intercept=np.ones(3)), "Provided intercept does not match dataset"),
+        (dict(coef=np.full((1, X.shape[1]), np.nan)), "Input coef contains NaN"),
+        (dict(sample_weight=np.ones(3)), r"sample_weight.shape == \(3,\)"),
+    ]
+    for kwargs, match in cases:
+        with pytest.raises(ValueError, match=match):
+            check_estimator_gradient(est, X, y, **kwargs)
+    Y = np.column_stack([y, 1 - y])
+    with pytest.raises(ValueError, match="y should be a 1d array") as by_check:
+        check_estimator_gradient(est, X, Y)
+    with pytest.raises(ValueError) as by_fit:
+        GDClassifier().fit(X, Y)
+    assert str(by_check.value) == str(by_fit.value)
+
+
+def test_result_accessors_refuse_unknown_groups():
+    X, y, _ = _data(2)
+    result = check_estimator_gradient(GDClassifier(loss="log_loss"), X, y)
+    with pytest.raises(KeyError, match="No group 'weights'.*'coef'"):
+        result.worst(group="weights")
+    with pytest.raises(ValueError, match="k must be an int >= 0"):
+        result.worst(k=-1)
+    assert [row[0] for row in result.worst(k=2, group="intercept")] == ["intercept[0]"]

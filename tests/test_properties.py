@@ -379,3 +379,59 @@ def test_the_same_random_state_gives_the_same_model(data, config):
     _assert_same_fit(a, b, exact=True)
     if not isinstance(a, str):
         np.testing.assert_array_equal(a.decision_function(X), b.decision_function(X))
+
+
+def test_divergence_is_rare_and_never_with_the_default_schedule():
+    """The property tests accept "Training diverged" as an outcome; this
+    bounds how often it may happen, so that a change that makes many
+    configurations diverge fails. On standardised data, 300 configurations
+    drawn (seeded) from every loss, penalty, optimizer, batch size and
+    schedule, with sensible alpha and eta0: none diverges with
+    learning_rate="auto", and at most one in five with a schedule chosen
+    by hand (measured: 0 of 46 and 22 of 254, nearly all with "optimal",
+    whose first steps of 1 / (alpha t0) are far too long for momentum and
+    the adaptive rules).
+    """
+    from sklearn.datasets import make_classification
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_classification(
+        n_samples=150, n_features=8, n_informative=4, n_classes=3, random_state=0
+    )
+    X = StandardScaler().fit_transform(X)
+    rng = np.random.default_rng(0)
+    smooth = [name for name in LOSS_NAMES if get_loss(name).curvature is not None]
+    outcomes = {"auto": [], "chosen": []}
+    for seed in range(300):
+
+        def pick(seq):
+            return seq[rng.integers(len(seq))]
+
+        learning_rate = pick(["auto"] + SCHEDULES)
+        config = dict(
+            loss=pick(LOSS_NAMES),
+            penalty=pick(PENALTIES),
+            alpha=pick([1e-4, 1e-3, 1e-2]),
+            optimizer=pick(OPTIMIZER_NAMES),
+            learning_rate=learning_rate,
+            eta0=pick([1e-3, 1e-2, 0.1]),
+            batch_size=pick([1, 7, 32, "full"]),
+            average=pick([False, True]),
+            max_iter=5,
+            tol=None,
+            random_state=seed,
+        )
+        if learning_rate in ("pa1", "pa2"):
+            config.update(loss="hinge", batch_size=1, optimizer="sgd")
+        if get_optimizer(config["optimizer"]).variance_reduced:
+            config.update(loss=pick(smooth), average=False)
+        try:
+            _fit(GDClassifier(**config), X, y, None)
+            diverged = False
+        except ValueError as exc:
+            message = str(exc)
+            assert any(re.match(p, message) for p in DOCUMENTED_ERRORS), message
+            diverged = "diverged" in message or "overflow" in message
+        outcomes["auto" if learning_rate == "auto" else "chosen"].append(diverged)
+    assert len(outcomes["auto"]) > 20 and not any(outcomes["auto"])
+    assert np.mean(outcomes["chosen"]) <= 0.2
