@@ -26,6 +26,7 @@ import math
 import numpy as np
 
 from skgd._engine import Engine
+from skgd._full_batch import step_for
 from skgd._objective import well_scaled
 from skgd._sources import RowsInMemory
 from skgd.schedules import Adaptive, Constant, LineSearch, Optimal
@@ -118,7 +119,7 @@ def calibrate(components, batch, objective, class_weights, sample, start):
     mean_sq = float(np.asarray(sq).ravel() @ weights) / float(weights.sum())
     l2, _, _ = objective.penalty_parts()
     curvature = components.loss.curvature or 1.0
-    eta = 1.0 / (curvature * (mean_sq + objective.fit_intercept) + l2)
+    eta = step_for(curvature * (mean_sq + objective.fit_intercept) + l2)
     data = (X, Y, y_idx, weights)
 
     def score(step):

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 
-def _own(component):
+def own_component(component):
     """True for skgd's built-in components (their class is defined in skgd)."""
     return type(component).__module__.split(".")[0] == "skgd"
 
@@ -142,15 +142,15 @@ def check_components(objective, optimizer, schedule, start, X, y_idx):
     Xb = X[rows]
     Yb = objective.encode(np.asarray(y_idx)[rows], coef.dtype)
     Z = objective.scores(coef, intercept, Xb)
-    if _own(objective.loss):
+    if own_component(objective.loss):
         _, G = objective.loss_gradient(Yb, Z)
     else:
         G = _check_loss(objective.loss, Yb, Z)
     penalty = objective.penalty
-    if penalty is not None and not _own(penalty):
+    if penalty is not None and not own_component(penalty):
         _check_penalty(penalty, coef.copy())
-    if not _own(optimizer):
+    if not own_component(optimizer):
         grad_coef, grad_intercept = objective.lift(Xb, np.asarray(G, dtype=float))
         _check_optimizer(optimizer, coef, intercept, grad_coef, grad_intercept)
-    if schedule is not None and not _own(schedule):
+    if schedule is not None and not own_component(schedule):
         _check_schedule(schedule)

@@ -25,7 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from skgd import _compiled
-from skgd._full_batch import FullBatchSolver, MemoryOracle
+from skgd._contracts import own_component
+from skgd._full_batch import FullBatchSolver, MemoryOracle, step_for
 from skgd._variance_reduced import VarianceReducedEpochs
 
 
@@ -82,6 +83,22 @@ def _writable(value):
     if isinstance(value, dict):
         return {k: _writable(v) for k, v in value.items()}
     return value
+
+
+def _suspects(engine):
+    """For a divergence message: the components of the user's own, which
+    may have returned the first non-finite value themselves."""
+    mine = [
+        type(c).__name__
+        for c in (engine.objective.loss, engine.objective.penalty, engine.optimizer)
+        if c is not None and not own_component(c)
+    ]
+    if not mine:
+        return ""
+    return (
+        f" Your own {', '.join(mine)} may also be the cause: if it returns NaN "
+        "or inf for finite inputs, no step size helps."
+    )
 
 
 def _all_finite(*arrays):
@@ -325,7 +342,7 @@ class Engine:
         memory, or the blocks of a dask array); returns the objective."""
         if state.solver["eta"] is None:
             # The first trial step, 1/L for the data's curvature bound.
-            state.solver["eta"] = 1.0 / oracle.smoothness()
+            state.solver["eta"] = step_for(oracle.smoothness())
         return self._solver.step(state, oracle)
 
     def full_batch_step(self, state, grad_coef, grad_intercept):
@@ -543,7 +560,7 @@ def train(
                 "help. (Training diverged: the weights or the objective became "
                 "non-finite, inf or NaN. Lowering the step size also helps: "
                 "eta0, or with learning_rate='optimal', whose first step is "
-                "alpha ** -0.25, a larger alpha.)"
+                f"alpha ** -0.25, a larger alpha.){_suspects(engine)}"
             )
         if guard is not None:
             guard.check(epoch, objective)

@@ -34,6 +34,13 @@ def squared_norms(X):
     return np.einsum("ij,ij->i", X, X)
 
 
+def step_for(smoothness):
+    """The step ``1 / L`` for a curvature bound ``L``; 1 where ``L`` is 0:
+    then the smooth part is constant (every row is zero, no intercept, no
+    L2 part), its gradient is 0 and any step takes the same (no) move."""
+    return 1.0 / smoothness if smoothness > 0 else 1.0
+
+
 def smoothness_bound(objective, mean_sq):
     """An upper bound of the Lipschitz constant of the smooth part's gradient.
 
@@ -121,7 +128,7 @@ def certified_gap(objective, oracle, coef, intercept):
     mapping at zero weights). The mapping's step is ``1/L`` for the data's
     curvature bound."""
     parts = Composite(objective)
-    eta = 1.0 / oracle.smoothness()
+    eta = step_for(oracle.smoothness())
 
     def mapping(coef, intercept):
         f, g_coef, g_intercept = parts.smooth(oracle, coef, intercept, gradient=True)

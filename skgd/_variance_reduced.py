@@ -21,7 +21,7 @@ table and the certificate's reference live in ``TrainState.solver``.
 import numpy as np
 
 from skgd import _compiled
-from skgd._full_batch import Composite, MemoryOracle, squared_norms
+from skgd._full_batch import Composite, MemoryOracle, squared_norms, step_for
 
 
 def step_size(objective, X, weights, batch, rows=None):
@@ -51,7 +51,7 @@ def step_size(objective, X, weights, batch, rows=None):
         l_batch = (n - b) / (b * (n - 1)) * l_max + n * (b - 1) / (b * (n - 1)) * l_mean
     else:
         l_batch = l_max
-    return 1.0 / (3.0 * l_batch)
+    return step_for(3.0 * l_batch)
 
 
 class VarianceReducedEpochs:

@@ -230,3 +230,17 @@ def test_the_check_also_guards_partial_fit_and_changes_nothing():
     with pytest.raises(ValueError, match="Broken.loss_gradient"):
         est.partial_fit(X, y)
     np.testing.assert_array_equal(est.coef_, before)
+
+
+def test_a_loss_that_turns_nan_later_is_named_in_the_divergence_message():
+    """A loss that is fine at the start and returns NaN beyond some score:
+    the error names it rather than blaming the step size alone."""
+
+    class NanBeyond(Hinge):
+        def loss_gradient(self, y, z):
+            v, g = super().loss_gradient(y, z)
+            return v, np.where(np.abs(z) > 0.5, np.nan, g)
+
+    X, y = _data()
+    with pytest.raises(ValueError, match="Your own NanBeyond may also be the cause"):
+        GDClassifier(loss=NanBeyond(), learning_rate="constant", eta0=0.1).fit(X, y)

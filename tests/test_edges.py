@@ -110,3 +110,24 @@ def test_a_batch_as_large_as_the_training_split_is_the_full_batch():
         est = _fit(GDClassifier(batch_size=batch_size, **params), X, y)
         np.testing.assert_array_equal(est.coef_, full.coef_)
         assert est.t_ == full.t_ == 5
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(batch_size="full"),
+        dict(batch_size=4),
+        dict(batch_size=4, optimizer="saga"),
+        dict(batch_size=4, optimizer="adam"),
+        dict(batch_size=1, learning_rate="constant"),
+    ],
+    ids=repr,
+)
+def test_rows_of_zeros_without_intercept_or_l2_train_the_zero_model(params):
+    """The smoothness bound of such an objective is 0 (it is constant): the
+    steps derived from it (line search, SAGA, calibration) are guarded."""
+    X, y = np.zeros((20, 3)), np.arange(20) % 2
+    est = _fit(
+        GDClassifier(loss="log_loss", fit_intercept=False, alpha=0.0, **params), X, y
+    )
+    np.testing.assert_array_equal(est.coef_, 0.0)
