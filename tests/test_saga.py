@@ -1,5 +1,6 @@
 """SAGA (optimizer="saga"): against a hand-written SAGA loop step for step,
-and against the optima of other solvers."""
+and, with SVRG (optimizer="svrg", whose own steps tests/test_svrg.py holds
+to a hand-written loop), against the optima of other solvers."""
 
 import warnings
 
@@ -90,15 +91,19 @@ def test_saga_equals_the_hand_written_loop(batch, binary, sparse):
     assert est.loss_curve_[-1] == pytest.approx(F(est.coef_, est.intercept_), rel=1e-12)
 
 
+VARIANCE_REDUCED = ["saga", "svrg"]
+
+
+@pytest.mark.parametrize("optimizer", VARIANCE_REDUCED)
 @pytest.mark.parametrize("batch", [1, 32])
-def test_saga_reaches_logistic_regressions_optimum(batch):
+def test_reaches_logistic_regressions_optimum(batch, optimizer):
     X, y = _scaled(load_iris)
     alpha, n = 1e-3, len(y)
     ref = LogisticRegression(C=1.0 / (alpha * n), tol=1e-12, max_iter=10_000)
     ref.fit(X, y)
     est = GDClassifier(
         loss="softmax",
-        optimizer="saga",
+        optimizer=optimizer,
         alpha=alpha,
         batch_size=batch,
         tol=1e-10,
@@ -128,7 +133,8 @@ def _line_search_optimum(X, y, **params):
     return ref, training_objective(ref, X, y)(ref.coef_, ref.intercept_)
 
 
-def test_saga_l1_finds_the_exact_zeros_of_the_optimum():
+@pytest.mark.parametrize("optimizer", VARIANCE_REDUCED)
+def test_l1_finds_the_exact_zeros_of_the_optimum(optimizer):
     """Elastic net: the proximal step gives the optimum's exact zeros (the
     line search's, and LogisticRegression(saga)'s)."""
     X, y = _scaled(load_breast_cancer)
@@ -136,7 +142,7 @@ def test_saga_l1_finds_the_exact_zeros_of_the_optimum():
     ref, f_star = _line_search_optimum(X, y, **params)
     saga = GDClassifier(
         loss="log_loss",
-        optimizer="saga",
+        optimizer=optimizer,
         batch_size=16,
         tol=1e-8,
         max_iter=5000,
@@ -157,7 +163,8 @@ def test_saga_l1_finds_the_exact_zeros_of_the_optimum():
     np.testing.assert_array_equal(saga.coef_ == 0, theirs.coef_ == 0)
 
 
-def test_saga_stops_on_its_certificate():
+@pytest.mark.parametrize("optimizer", VARIANCE_REDUCED)
+def test_stops_on_its_certificate(optimizer):
     """Stopped by tol, the fit is within tol (relative) of the optimum."""
     X, y = _scaled(load_breast_cancer)
     ref, f_star = _line_search_optimum(X, y, alpha=0.01)
@@ -165,7 +172,7 @@ def test_saga_stops_on_its_certificate():
     for tol in (1e-2, 1e-4, 1e-6, 1e-8):
         est = GDClassifier(
             loss="log_loss",
-            optimizer="saga",
+            optimizer=optimizer,
             batch_size=32,
             tol=tol,
             alpha=0.01,
@@ -178,11 +185,12 @@ def test_saga_stops_on_its_certificate():
         assert 0 <= (F(est.coef_, est.intercept_) - f_star) / f_star <= tol
 
 
-def test_saga_warns_when_max_iter_ends_it_first():
+@pytest.mark.parametrize("optimizer", VARIANCE_REDUCED)
+def test_warns_when_max_iter_ends_it_first(optimizer):
     X, y = _scaled(load_breast_cancer)
     est = GDClassifier(
         loss="log_loss",
-        optimizer="saga",
+        optimizer=optimizer,
         batch_size=32,
         tol=1e-12,
         max_iter=3,
@@ -269,10 +277,11 @@ def test_partial_fit_is_one_epoch_with_a_fresh_table():
         (dict(loss="hinge", learning_rate="pa1"), "learning_rate='pa1'"),
     ],
 )
-def test_saga_refuses_what_it_cannot_train(params, match):
+@pytest.mark.parametrize("optimizer", VARIANCE_REDUCED)
+def test_refuses_what_it_cannot_train(params, match, optimizer):
     X, y = _scaled(load_breast_cancer)
-    with pytest.raises(ValueError, match=match):
-        GDClassifier(optimizer="saga", **params).fit(X, y)
+    with pytest.raises(ValueError, match=match.replace("saga", optimizer)):
+        GDClassifier(optimizer=optimizer, **params).fit(X, y)
 
 
 def test_saga_warm_start_and_validation_rows():
