@@ -133,7 +133,9 @@ def certified_gap(objective, oracle, coef, intercept):
     def mapping(coef, intercept):
         f, g_coef, g_intercept = parts.smooth(oracle, coef, intercept, gradient=True)
         step = coef - parts.prox(coef - eta * g_coef, eta)
-        norm = float(np.vdot(step, step)) / eta**2
+        # (Norms divided by eta, not squares by eta ** 2, which underflows
+        # for the tiny steps of a huge alpha.)
+        norm = (float(np.linalg.norm(step)) / eta) ** 2
         if objective.fit_intercept:
             norm += float(np.vdot(g_intercept, g_intercept))
         return f + parts.nonsmooth(coef), np.sqrt(norm)

@@ -172,7 +172,7 @@ class VarianceReducedEpochs:
         # The gradient mapping at step eta (the gradient itself without L1).
         step_coef = coef - self.parts.prox(coef - eta * grad_coef, eta)
         mapping = np.sqrt(
-            float(np.vdot(step_coef, step_coef)) / eta**2
+            (float(np.linalg.norm(step_coef)) / eta) ** 2
             + float(np.vdot(grad_intercept, grad_intercept))
             * self.objective.fit_intercept
         )

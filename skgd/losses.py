@@ -324,8 +324,11 @@ class Huber(BinaryLoss):
 
     def loss(self, y, z):
         r = np.abs(y - z)
-        eps = self.epsilon
-        return np.where(r <= eps, 0.5 * r**2, eps * r - 0.5 * eps**2)
+        # (A NumPy float: epsilon ** 2 beyond 1e308 is inf in the branch
+        # np.where leaves out, not Python's OverflowError.)
+        eps = np.float64(self.epsilon)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.where(r <= eps, 0.5 * r**2, eps * r - 0.5 * eps**2)
 
     def gradient(self, y, z):
         return np.clip(z - y, -self.epsilon, self.epsilon)

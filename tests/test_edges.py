@@ -131,3 +131,34 @@ def test_rows_of_zeros_without_intercept_or_l2_train_the_zero_model(params):
         GDClassifier(loss="log_loss", fit_intercept=False, alpha=0.0, **params), X, y
     )
     np.testing.assert_array_equal(est.coef_, 0.0)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(alpha=5e-324),
+        dict(alpha=1e300),
+        dict(batch_size=8, alpha=1e300),
+        dict(batch_size="full", alpha=1e300),
+        dict(batch_size=8, optimizer="saga", alpha=1e300),
+        dict(batch_size=8, optimizer="svrg", alpha=1e300),
+        dict(loss="huber", epsilon=1e308),
+        dict(learning_rate="invscaling", power_t=1e308, eta0=1.0),
+        dict(learning_rate="adaptive", eta0=1e-300),
+        dict(learning_rate="constant", eta0=1e308),
+        dict(learning_rate="pa1", eta0=1e308, loss="hinge"),
+    ],
+    ids=repr,
+)
+def test_extreme_hyperparameters_give_a_model_or_a_documented_error(params):
+    """Never an OverflowError or a ZeroDivisionError from inside (a huge
+    alpha's steps of 1e-301 used to underflow SAGA's certificate to 0, and
+    Huber's epsilon ** 2 beyond 1e308 overflowed in Python)."""
+    X, y = _data()
+    params = {"loss": "log_loss", **params}
+    try:
+        est = _fit(GDClassifier(**params), X, y)
+    except ValueError as exc:
+        assert str(exc).startswith("Floating-point under-/overflow occurred")
+        return
+    assert np.isfinite(est.coef_).all() and np.isfinite(est.intercept_).all()
