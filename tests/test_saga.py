@@ -59,20 +59,54 @@ def _hand_written_saga(X, y, w, alpha, l1_ratio, eta, batch, epochs, binary):
     return W, b
 
 
+def _snapshot(binary, X, y, share, W, b):
+    """Each row's score gradients at (W, b) and their weighted mean gradient."""
+    table = _score_gradients(binary, y, X @ W.T + b)
+    D = table * share[:, None]
+    return table, np.asarray(D.T @ X), D.sum(0)
+
+
+def _hand_written_svrg(X, y, w, alpha, l1_ratio, eta, batch, epochs, binary):
+    """SVRG in plain NumPy, rows in order: at each epoch's start the table
+    and its mean are taken at the weights, then every batch steps along
+    v = (n/B) sum_b s_i (g_i - a_i) x_i + mean + l2 W, then the L1 prox."""
+    n, d = X.shape
+    k = 1 if binary else len(np.unique(y))
+    l2, l1 = alpha * (1 - l1_ratio), alpha * l1_ratio
+    share = w / w.sum()
+    W, b = np.zeros((k, d)), np.zeros(k)
+    for _ in range(epochs):
+        table, mean_W, mean_b = _snapshot(binary, X, y, share, W, b)
+        for start in range(0, n, batch):
+            rows = np.arange(start, min(start + batch, n))
+            Xb = X[rows]
+            G = _score_gradients(binary, y[rows], Xb @ W.T + b)
+            D = (G - table[rows]) * share[rows, None]
+            W = W - eta * (n / len(rows) * np.asarray(D.T @ Xb) + mean_W + l2 * W)
+            b = b - eta * (n / len(rows) * D.sum(0) + mean_b)
+            W = np.sign(W) * np.maximum(np.abs(W) - eta * l1, 0.0)
+    return W, b
+
+
+HAND_WRITTEN = {"saga": _hand_written_saga, "svrg": _hand_written_svrg}
+
+
+@pytest.mark.parametrize("optimizer", list(HAND_WRITTEN))
 @pytest.mark.parametrize("batch", [1, 7, 200])
 @pytest.mark.parametrize("binary", [True, False])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_saga_equals_the_hand_written_loop(batch, binary, sparse):
+def test_equals_the_hand_written_loop(batch, binary, sparse, optimizer):
     X, y = _scaled(load_iris)
     if binary:
         y = (y == 2).astype(int)
     rng = np.random.RandomState(0)
     w = rng.uniform(0.5, 2.0, len(y))
     eta, alpha, l1_ratio, epochs = 0.05, 0.01, 0.3, 3
-    W, b = _hand_written_saga(X, y, w, alpha, l1_ratio, eta, batch, epochs, binary)
+    loop = HAND_WRITTEN[optimizer]
+    W, b = loop(X, y, w, alpha, l1_ratio, eta, batch, epochs, binary)
     est = GDClassifier(
         loss="log_loss" if binary else "softmax",
-        optimizer="saga",
+        optimizer=optimizer,
         penalty="elasticnet",
         l1_ratio=l1_ratio,
         alpha=alpha,
