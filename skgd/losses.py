@@ -324,11 +324,12 @@ class Huber(BinaryLoss):
 
     def loss(self, y, z):
         r = np.abs(y - z)
-        # (A NumPy float: epsilon ** 2 beyond 1e308 is inf in the branch
-        # np.where leaves out, not Python's OverflowError.)
-        eps = np.float64(self.epsilon)
+        eps = float(self.epsilon)
+        # (eps * eps, not eps ** 2: beyond 1e154 Python's ** raises an
+        # OverflowError where * gives inf, in the branch np.where leaves out.
+        # The same bits otherwise: halving is exact.)
         with np.errstate(over="ignore", invalid="ignore"):
-            return np.where(r <= eps, 0.5 * r**2, eps * r - 0.5 * eps**2)
+            return np.where(r <= eps, 0.5 * r**2, eps * r - 0.5 * eps * eps)
 
     def gradient(self, y, z):
         return np.clip(z - y, -self.epsilon, self.epsilon)
