@@ -451,7 +451,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             reset=reset,
         )
         # Bytes, or types that cannot be ordered: the errors of every path.
-        sorted_labels(y, "y")
+        labels = sorted_labels(y, "y", return_inverse=True)
         check_classification_targets(y)
         if sample_weight is not None:
             # (With early stopping, all-zero weights get SGDClassifier's
@@ -467,13 +467,29 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                 # Weights beyond float32's range are divided by their
                 # largest before the cast, rather than lost to 0 or inf.
                 sample_weight = well_scaled(sample_weight).astype(np.float32)
-        return X, y, sample_weight
+        return X, y, sample_weight, labels
+
+    @staticmethod
+    def _class_indices(labels, classes, what):
+        """Each row's index into ``classes``, from ``labels`` (y's sorted
+        unique labels and their inverse); a clear error for a label that is
+        not in ``classes``."""
+        unique, inverse = labels
+        unknown = np.setdiff1d(unique, classes)
+        if unknown.size:
+            raise ValueError(
+                f"{what} {unknown.tolist()!r} that are not in classes "
+                f"{classes.tolist()!r}."
+            )
+        return np.searchsorted(classes, unique)[inverse]
 
     def _in_memory(self, X, y, sample_weight, *, classes=None, reset=True):
         """Validated in-memory data for the plan (``classes``: partial_fit's)."""
-        X, y, sample_weight = self._validate_input(X, y, sample_weight, reset=reset)
+        X, y, sample_weight, labels = self._validate_input(
+            X, y, sample_weight, reset=reset
+        )
         if classes is None:
-            classes, y_idx = np.unique(y, return_inverse=True)
+            classes, y_idx = labels
             if len(classes) < 2:
                 raise ValueError(
                     "The number of classes has to be greater than one; got 1 "
@@ -481,13 +497,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
                     "least two."
                 )
         else:
-            unknown = np.setdiff1d(y, classes)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()!r} that are not in "
-                    f"classes {classes.tolist()!r}."
-                )
-            y_idx = np.searchsorted(classes, y)
+            y_idx = self._class_indices(labels, classes, "y contains labels")
         return InMemoryData(X, y, y_idx, classes, sample_weight)
 
     def _held_out_scorer(self, validation_data):
@@ -506,20 +516,16 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             )
         X_val, y_val, *rest = validation_data
         try:
-            X_val, y_val, w_val = self._validate_input(
+            X_val, _, w_val, labels = self._validate_input(
                 X_val, y_val, rest[0] if rest else None, reset=False
             )
         except ValueError as error:
             # scikit-learn's messages say "X" and "sample weights": name the
             # argument they came from.
             raise ValueError(f"validation_data: {error}") from error
-        unknown = np.setdiff1d(y_val, self.classes_)
-        if unknown.size:
-            raise ValueError(
-                f"validation_data holds labels {unknown.tolist()!r} that are not in "
-                f"classes {self.classes_.tolist()!r}."
-            )
-        y_val = np.searchsorted(self.classes_, y_val)
+        y_val = self._class_indices(
+            labels, self.classes_, "validation_data holds labels"
+        )
         return _monitor.accuracy_scorer(X_val, y_val, w_val)
 
     # -- training -------------------------------------------------------------
