@@ -289,7 +289,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         The training objective of each epoch: the weighted mean of each
         batch's loss just before its step plus the penalty at that point (for
-        ``batch_size="full"``, the exact objective before each step).
+        ``batch_size="full"``, the exact objective before each step). In
+        SGDClassifier's configuration the losses are weighted as
+        SGDClassifier weighs them: their weighted sum over the rows.
         :meth:`partial_fit` appends one entry per call.
     validation_scores_ : list of float or None
         Validation accuracy after each epoch, with ``early_stopping``; after

@@ -482,6 +482,12 @@ def check_estimator_gradient(
     .. math:: F(W, b) = \\frac{\\sum_i w_i L(x_i W^\\top + b, y_i)}{\\sum_i w_i}
               + \\alpha R(W).
 
+    (In SGDClassifier's configuration, batch 1 with plain SGD, ``fit``
+    weighs as SGDClassifier does: its objective is this one with the data
+    term times the mean weight, and with several classes and ``class_weight``
+    each one-vs-rest output weighs only its own class's rows by it. The
+    check takes the form above; see the user guide's objective page.)
+
     Parameters
     ----------
     estimator : GDClassifier
