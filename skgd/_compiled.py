@@ -205,8 +205,9 @@ def _class_indices(engine, Y, y_idx):
     return Y.argmax(axis=1).astype(np.intp)
 
 
-def _kernel_state(engine, state, specs, adaptive):
-    """The kernel's ``state`` argument for all outputs, and the weights."""
+def _kernel_state(engine, state, specs, adaptive, lazy=False):
+    """The kernel's ``state`` argument for all outputs, and the weights
+    (``adaptive``: per-coordinate L1 debts; ``lazy``: none at all)."""
     opt_state = state.opt_state
     optimizer = specs["optimizer"]
     pairs = [opt_state[key] for key in optimizer.slots]
@@ -221,12 +222,13 @@ def _kernel_state(engine, state, specs, adaptive):
         s2=s2,
         s1_b=s1_b,
         s2_b=s2_b,
-        l1_u_coord=state.l1_u if adaptive and engine._l1 else None,
+        l1_u_coord=state.l1_u if adaptive and engine._l1 and not lazy else None,
     )
     numbers = dict(
         t=float(state.t),
-        l1_u=0.0 if adaptive else float(state.l1_u),
+        l1_u=0.0 if adaptive or lazy else float(state.l1_u),
         count=float(opt_state[optimizer.counter]) if optimizer.counter else 0.0,
+        rate=float(opt_state.get("rate", 1.0)),
         average=engine.average,
         fit_intercept=engine.objective.fit_intercept,
         intercept_decay=engine.intercept_decay,
@@ -261,8 +263,11 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
     if kind is None or not _fits(engine, state, X, sample_weight):
         return None
     per_row = kind == "row"
-    adaptive = not per_row and specs["optimizer"].preconditioned
-    if not adaptive and np.ndim(state.l1_u):
+    # CSR rows under a rule other than plain SGD: the lazy rule, which
+    # keeps no L1 debts (``skgd._lazy``).
+    lazy = engine.lazy(X)
+    adaptive = not (per_row or lazy) and specs["optimizer"].preconditioned
+    if not (adaptive or lazy) and np.ndim(state.l1_u):
         # Per-coordinate debts of an earlier adaptive rule: the NumPy engine's.
         return None
     dtype = X.dtype
@@ -274,7 +279,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
     row_scale = sample_weight * np.asarray(n / total_weight, dtype=dtype)
     sparse = sp.issparse(X)
     data = (X.data, X.indices, X.indptr, X.shape[1]) if sparse else X
-    arrays, numbers = _kernel_state(engine, state, specs, adaptive)
+    arrays, numbers = _kernel_state(engine, state, specs, adaptive, lazy)
     # On CSR data a step touches coef[:, j] for the row's columns j: with
     # several outputs, a column-major working copy (O(model) memory) keeps
     # those in one cache line instead of one line per output.
@@ -293,6 +298,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
         batch=engine.batch,
         per_row=per_row,
         n_threads=1 if sparse or per_row else _lane_threads(),
+        tables=engine.optimizer.sparse_tables(-(-n // engine.batch)) if lazy else None,
     )
     components = _components(engine, specs, state.sched_state)
     results, sums = _run_groups(
@@ -308,11 +314,13 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
         if state.l1_q is not None:
             state.l1_q[...] = arrays["l1_q"]
     state.t = results[0][0]
-    if not adaptive:
+    if not (adaptive or lazy):
         state.l1_u = results[0][1]
     counter = specs["optimizer"].counter
     if counter:
         state.opt_state[counter] = int(results[0][2])
+    if "rate" in state.opt_state:
+        state.opt_state["rate"] = results[0][3]
     data_sum, penalty_sum = sums
     return float(data_sum) / total_weight + float(penalty_sum) / n
 

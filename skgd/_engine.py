@@ -27,6 +27,8 @@ import scipy.sparse as sp
 from skgd import _compiled
 from skgd._contracts import own_component
 from skgd._full_batch import FullBatchSolver, MemoryOracle, step_for
+from skgd._lazy import LazyEpochs
+from skgd._lazy import applies as _lazy_applies
 from skgd._variance_reduced import VarianceReducedEpochs
 
 
@@ -171,6 +173,9 @@ class Engine:
         self._compiled = (
             self._solver is None and self._reduced is None and _compiled.applies(self)
         )
+        # CSR rows: the steps of rules other than plain SGD over the batch's
+        # columns only (``skgd._lazy``).
+        self._lazy = LazyEpochs(self)
 
     @property
     def certifies(self):
@@ -290,6 +295,8 @@ class Engine:
             )
             if objective is not None:
                 return objective
+        if self._solver is None and self._reduced is None and self.lazy(X):
+            return self._lazy.run(state, X, Y, sample_weight, order)
         n = X.shape[0] if order is None else len(order)
         batch = min(self.batch, n)
         total_weight = self.total_weight(sample_weight, order)
@@ -314,6 +321,10 @@ class Engine:
             else:
                 data_sum += float(values @ sample_weight[rows])
         return data_sum / total_weight + penalty_sum / n
+
+    def lazy(self, X):
+        """True if the epochs on ``X`` take the lazy rule (``skgd._lazy``)."""
+        return _lazy_applies(self, X)
 
     def total_weight(self, sample_weight, order):
         """What an epoch's weights are divided by: their sum over the rows
@@ -363,6 +374,18 @@ class Engine:
         then the optimizer's step on the weights."""
         obj = self.objective
         coef, intercept = state.coef, state.intercept
+        if self.optimizer.proximal:
+            # The rule takes the penalty itself (FTRL-Proximal).
+            steps, state.opt_state = self.optimizer.update(
+                [grad_coef, grad_intercept],
+                state.opt_state,
+                lr,
+                penalties=[(self._l1, self._l2), (0.0, 0.0)],
+            )
+            coef += steps[0]
+            if obj.fit_intercept:
+                intercept += steps[1]
+            return
         if self._l2 and self.optimizer.plain and lr * self._l2 >= 1.0:
             # Plain SGD's decay factor 1 - lr * l2 clamped at 0, as
             # SGDClassifier clamps it: the weights go to 0, not past it.
@@ -384,7 +407,7 @@ class Engine:
         """Penalty, optimizer update, L1 truncation, averaging, clock."""
         coef, intercept = state.coef, state.intercept
         self.step_along(state, grad_coef, grad_intercept, lr)
-        if self._l1:
+        if self._l1 and not self.optimizer.proximal:
             self._truncate(state, lr, Xb)
         if self.average and self.average <= state.t:
             k = state.t - self.average + 1.0

@@ -41,6 +41,8 @@ cpdef enum OptimizerCode:
     ADAGRAD = 3  # p[0]: epsilon
     RMSPROP = 4  # p[0]: rho, p[1]: epsilon
     ADAM = 5  # p[0]: beta_1, p[1]: beta_2, p[2]: epsilon
+    # Takes the penalty itself; its weights are a function of its state.
+    FTRL = 6  # p[0]: beta
 
 
 cdef struct Rows:
@@ -124,7 +126,8 @@ cdef struct Model:
     Py_ssize_t average  # averaging from update `average` on (0: never)
     double t  # the schedule clock
     double l1_u  # L1 truncation owed so far (one for all coordinates)
-    double count  # Adam's step count
+    double count  # Adam's and FTRL's step count
+    double rate  # FTRL: the rate of the step that made its weights
     # Plain SGD keeps the weights as wscale * W, with the squared and
     # absolute norms of W per output (for the penalty's value).
     double wscale
@@ -145,6 +148,25 @@ cdef struct Step:
     double kk  # 1 + updates since averaging started
     bint averaging
     Py_ssize_t size  # rows in the batch
+
+
+cdef struct Lazy:
+    # CSR rows under rules other than plain SGD (skgd/_lazy.py): each column
+    # is current to step ``last[j]`` of the call; ``P[t]`` is the product of
+    # the L2 decays of steps before t, ``R[t]`` its reciprocal and ``F[t]``
+    # the sum of their rates over P, since the last fold; ``powers[k]`` the
+    # momentum (RMSProp's rho) to the power k and ``movement[k]`` the factor
+    # on the velocity of k zero-gradient steps' movement.
+    Py_ssize_t *last
+    double *P
+    double *R
+    double *F
+    const double *powers
+    const double *movement
+    Py_ssize_t t  # the step of the call
+    bint single  # batches of one row: steps straight from the row
+    double v_corr  # Adam's bias correction of the step
+    double count  # FTRL: the step count its weights are caught up to
 
 
 cdef struct Buffers:
@@ -169,6 +191,7 @@ cdef struct Buffers:
     Py_ssize_t *cols
     Py_ssize_t n_cols
     double *Gs
+    Lazy *lazy  # the lazy rule's bookkeeping (CSR rows), or NULL
     bint scaled  # weights kept as wscale * W (plain SGD on CSR rows)
     bint replay
 

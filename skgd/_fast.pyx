@@ -266,6 +266,38 @@ cdef inline double _optimizer_step(
     return (-lr / s.m_corr) * s1[0] / root
 
 
+cdef inline double _ftrl_weight(
+    double z, double n, double l1, double l2, double rate, double beta
+) noexcept nogil:
+    """FTRL-Proximal's weight of a coordinate with state ``(z, n)``."""
+    if z > l1:
+        return -(z - l1) / ((beta + sqrt(n)) / rate + l2)
+    if z < -l1:
+        return -(z + l1) / ((beta + sqrt(n)) / rate + l2)
+    return 0.0
+
+
+cdef inline double _ftrl_update(
+    double g, double lr, double w, floating *z, floating *n, double l1, double l2,
+    double beta,
+) noexcept nogil:
+    """FTRL's update of a coordinate at weight ``w`` along gradient ``g``;
+    returns its new weight (penalty strengths ``l1``, ``l2`` of the new count)."""
+    cdef double root = sqrt(n[0])
+    z[0] = z[0] + g - (sqrt(n[0] + g * g) - root) / lr * w
+    n[0] = n[0] + g * g
+    return _ftrl_weight(z[0], n[0], l1, l2, lr, beta)
+
+
+cdef inline double _soft(double w, double threshold) noexcept nogil:
+    """Soft thresholding: ``w`` moved towards 0 by ``threshold``, not past it."""
+    if w > threshold:
+        return w - threshold
+    if w < -threshold:
+        return w + threshold
+    return 0.0
+
+
 cdef inline floating *_at(floating *array, Py_ssize_t k) noexcept nogil:
     """``&array[k]``, or NULL for an array this configuration does not use."""
     return array + k if array != NULL else NULL
@@ -721,6 +753,8 @@ cdef inline void _prepare_step(Step *s, const Components *C, Model *M) noexcept 
         M.count = M.count + 1.0
         s.m_corr = 1.0 - pow(C.optimizer.p[0], M.count)
         s.v_corr = 1.0 - pow(C.optimizer.p[1], M.count)
+    elif C.optimizer.code == FTRL:
+        M.count = M.count + 1.0
     if C.penalty.l1 != 0.0 and C.optimizer.code < ADAGRAD:
         # Adaptive rules owe each coordinate its own (see _coordinate_step).
         M.l1_u = M.l1_u + s.lr * C.penalty.l1
@@ -1092,6 +1126,153 @@ cdef inline void _csr_mark_and_add(
                 G[c * B.g0 + j * B.g1] += B.steps[c] * data[q]
 
 
+cdef inline void _catch_up(
+    floating *W, Py_ssize_t j, const Components *C, Model *M, Lazy *Z
+) noexcept nogil:
+    """Column ``j`` from its last step to step ``Z.t``: the skipped steps'
+    zero-gradient movement, then their L2 decays and L1 thresholds
+    (``skgd._lazy.LazyEpochs.catch_up``)."""
+    cdef Py_ssize_t a = Z.last[j], t = Z.t, c, k
+    cdef double w, v, p, mu = C.optimizer.p[0]
+    cdef double l1 = C.penalty.l1, l2 = C.penalty.l2
+    cdef int code = C.optimizer.code
+    cdef floating *s1 = <floating *> M.s1
+    cdef floating *s2 = <floating *> M.s2
+    cdef floating *x
+    if a >= t:
+        return
+    Z.last[j] = t
+    for c in range(M.n_out):
+        k = c * M.n_features + j  # the optimizer state is C-ordered
+        x = &W[c * M.w0 + j * M.w1]
+        if code == FTRL:
+            # Its weights are a function of its state, which has not moved.
+            x[0] = <floating> _ftrl_weight(
+                s1[k], s2[k], Z.count * l1, Z.count * l2, M.rate, mu
+            )
+            continue
+        w = x[0]
+        p = 1.0
+        if code == ADAGRAD:
+            p = 1.0 / (sqrt(<double> s1[k]) + C.optimizer.p[0])
+        elif code == RMSPROP:
+            p = 1.0 / (sqrt(<double> s1[k]) + C.optimizer.p[1])
+        elif code == ADAM:
+            p = 1.0 / (sqrt(s2[k] / Z.v_corr) + C.optimizer.p[2])
+        if code == MOMENTUM or code == NESTEROV:
+            # t - a zero-gradient steps: the weight moves by mu v + mu^2 v...
+            v = s1[k]
+            w = w + v * Z.movement[t - a]
+            s1[k] = <floating> (v * Z.powers[t - a])
+        elif code == RMSPROP:
+            s1[k] = <floating> (s1[k] * Z.powers[t - a])
+        if l2 != 0.0:
+            w = w * (Z.P[t] * Z.R[a])
+        if l1 != 0.0:
+            w = _soft(w, l1 * p * (Z.P[t] * (Z.F[t] - Z.F[a])))
+        x[0] = <floating> w
+
+
+cdef void _catch_up_all(
+    floating *W, const Components *C, Model *M, Lazy *Z
+) noexcept nogil:
+    """Every column to step ``Z.t``: O(model), once per epoch (or fold)."""
+    cdef Py_ssize_t j
+    for j in range(M.n_features):
+        _catch_up(W, j, C, M, Z)
+
+
+cdef inline void _lazy_row(
+    floating *W, const index_t *indices, Py_ssize_t p, Py_ssize_t end,
+    const Components *C, Model *M, Buffers *B,
+) noexcept nogil:
+    """Catch a CSR row's columns up; in a batch of several rows, only on a
+    column's first mark as touched (one row alone has no repeated column)."""
+    cdef Py_ssize_t j
+    for p in range(p, end):
+        j = indices[p]
+        if B.lazy.single:
+            _catch_up(W, j, C, M, B.lazy)
+        elif not B.touched[j]:
+            B.touched[j] = 1
+            B.cols[B.n_cols] = j
+            B.n_cols = B.n_cols + 1
+            _catch_up(W, j, C, M, B.lazy)
+
+
+cdef inline void _lazy_coordinate(
+    floating *W, Py_ssize_t j, Py_ssize_t c, double g, const Step *s, double d,
+    const Components *C, Model *M,
+) noexcept nogil:
+    """One touched coordinate: the optimizer's step along its data gradient
+    ``g``, then the penalty's decay ``d`` and threshold (FTRL: its update)."""
+    cdef Py_ssize_t k = c * M.n_features + j
+    cdef double w, delta, precond = 1.0, l1 = C.penalty.l1
+    cdef floating *x = &W[c * M.w0 + j * M.w1]
+    cdef floating *s1 = <floating *> M.s1
+    if C.optimizer.code == FTRL:
+        x[0] = <floating> _ftrl_update(
+            g, s.lr, x[0], &s1[k], &(<floating *> M.s2)[k], M.count * l1,
+            M.count * C.penalty.l2, C.optimizer.p[0],
+        )
+        return
+    delta = _optimizer_step(
+        &C.optimizer, g, s.lr, s, _at(s1, k), _at(<floating *> M.s2, k), &precond
+    )
+    w = d * x[0] + delta
+    if l1 != 0.0:
+        w = _soft(w, s.lr * l1 * precond)
+    x[0] = <floating> w
+
+
+cdef void _lazy_step(
+    floating *W, const Step *s, double d, const Components *C, Model *M,
+    Buffers *B,
+) noexcept nogil:
+    """The columns the batch touched take their steps, and are then current
+    to the next step."""
+    cdef Py_ssize_t q, j, c
+    cdef floating *G = <floating *> B.G
+    for q in range(B.n_cols):
+        j = B.cols[q]
+        B.lazy.last[j] = B.lazy.t + 1
+        for c in range(M.n_out):
+            _lazy_coordinate(W, j, c, G[c * B.g0 + j * B.g1], s, d, C, M)
+            G[c * B.g0 + j * B.g1] = 0.0
+
+
+cdef inline void _lazy_row_step(
+    floating *W, const floating *data, const index_t *indices, Py_ssize_t p,
+    Py_ssize_t end, const Step *s, double d, const Components *C, Model *M,
+    Buffers *B,
+) noexcept nogil:
+    """A batch of one row: each of its coordinates steps along ``B.steps[c]
+    * x`` (its data gradient) without the batch's gradient buffer."""
+    cdef Py_ssize_t j, c
+    for p in range(p, end):
+        j = indices[p]
+        B.lazy.last[j] = B.lazy.t + 1
+        for c in range(M.n_out):
+            _lazy_coordinate(W, j, c, B.steps[c] * data[p], s, d, C, M)
+
+
+cdef inline void _lazy_prefetch(
+    const floating *W, const index_t *indices, const index_t *indptr,
+    Py_ssize_t i, const Model *M, const Lazy *Z,
+) noexcept nogil:
+    """Ask the cache for a CSR row's weights, bookkeeping and (first
+    output's) optimizer state: the lazy rule reads three arrays the size of
+    the model at random, which outgrow the cache together."""
+    cdef Py_ssize_t p, j
+    cdef const floating *s1 = <const floating *> M.s1
+    for p in range(indptr[i], indptr[i + 1]):
+        j = indices[p]
+        __builtin_prefetch(&Z.last[j])
+        __builtin_prefetch(&W[j * M.w1])
+        if s1 != NULL:
+            __builtin_prefetch(&s1[j])
+
+
 cdef void _csr_gradient(
     floating *W,
     const Rows *X,
@@ -1120,6 +1301,28 @@ cdef void _csr_gradient(
     for k in range(start, stop):
         _prefetch_ahead(X, T, order, k, n_rows, W, M)
         i = order[k]
+        if B.lazy != NULL:
+            # The row's columns, caught up (and marked) before they are read.
+            if k + 3 < n_rows and X.wide:
+                _lazy_prefetch(
+                    W, <const long *> X.indices, <const long *> X.indptr,
+                    order[k + 3], M, B.lazy,
+                )
+            elif k + 3 < n_rows:
+                _lazy_prefetch(
+                    W, <const int *> X.indices, <const int *> X.indptr,
+                    order[k + 3], M, B.lazy,
+                )
+            if X.wide:
+                _lazy_row(
+                    W, <const long *> X.indices, (<const long *> X.indptr)[i],
+                    (<const long *> X.indptr)[i + 1], C, M, B,
+                )
+            else:
+                _lazy_row(
+                    W, <const int *> X.indices, (<const int *> X.indptr)[i],
+                    (<const int *> X.indptr)[i + 1], C, M, B,
+                )
         _row_dots(X, i, W, M, B.dots)
         for c in range(n_out):
             B.scores[c + pinned] = M.wscale * B.dots[c] + b[c]
@@ -1136,7 +1339,7 @@ cdef void _csr_gradient(
                 B.grad_b[c] += B.steps[c]
             if B.replay:
                 B.Gs[(k - start) * n_out + c] = B.steps[c]
-        if B.replay:
+        if B.replay or (B.lazy != NULL and B.lazy.single):
             continue
         if X.wide:
             _csr_mark_and_add(
@@ -1308,6 +1511,9 @@ cdef void _coordinate_step(
     cdef bint adaptive = C.optimizer.code >= ADAGRAD
     # Plain SGD's decay clamped at 0 (``_decay``): from w = 0, the data step.
     cdef bint clamped = C.optimizer.code == SGD and s.lr * l2 >= 1.0
+    if C.optimizer.code == FTRL:
+        _ftrl_coordinate_step(W, s, C, M, B, penalty_sums)
+        return
     for c in range(M.n_out):
         sq = 0.0
         ab = 0.0
@@ -1340,22 +1546,76 @@ cdef void _coordinate_step(
             penalty_sums[c] += s.size * (0.5 * l2 * sq + l1 * ab)
 
 
+cdef void _ftrl_coordinate_step(
+    floating *W, const Step *s, const Components *C, Model *M, Buffers *B,
+    double *penalty_sums,
+) noexcept nogil:
+    """FTRL on every coordinate (dense rows), as ``skgd.optimizers.FTRL``:
+    the penalty at the weights before the step, then each coordinate's
+    update from its state; the first update centres z at the weights."""
+    cdef Py_ssize_t c, j, k, nf = M.n_features
+    cdef double w, stored, new, sq, ab
+    cdef double beta = C.optimizer.p[0], l1 = C.penalty.l1, l2 = C.penalty.l2
+    cdef double before = M.count - 1.0  # the updates the weights come from
+    cdef bint penalised = l1 != 0.0 or l2 != 0.0
+    cdef floating *G = <floating *> B.G
+    cdef floating *z = <floating *> M.s1
+    cdef floating *n = <floating *> M.s2
+    for c in range(M.n_out):
+        sq = 0.0
+        ab = 0.0
+        for j in range(nf):
+            k = c * nf + j
+            stored = W[c * M.w0 + j * M.w1]
+            if penalised:
+                sq += stored * stored
+                ab += fabs(stored)
+            w = _ftrl_weight(z[k], n[k], before * l1, before * l2, M.rate, beta)
+            if before == 0.0:
+                z[k] = -(beta / s.lr) * w
+            new = _ftrl_update(
+                G[c * B.g0 + j * B.g1], s.lr, w, &z[k], &n[k], M.count * l1,
+                M.count * l2, beta,
+            )
+            G[c * B.g0 + j * B.g1] = 0.0
+            W[c * M.w0 + j * M.w1] = stored + (new - w)
+        if penalised:
+            penalty_sums[c] += s.size * (0.5 * l2 * sq + l1 * ab)
+
+
 cdef void _intercept_step(
     const floating *W, const Step *s, const Components *C, Model *M, Buffers *B
 ) noexcept nogil:
-    """The intercept's step (``W`` gives the type) and its running mean."""
+    """The intercept's step (``W`` gives the type) and its running mean.
+
+    FTRL's intercept is an unpenalised FTRL coordinate: it moves by the
+    change of its weight (dense rows, as the NumPy engine's step) or takes
+    the weight itself (the lazy rule)."""
     cdef Py_ssize_t c
-    cdef double step, precond
+    cdef double step, precond, w, new, beta = C.optimizer.p[0]
     cdef floating *b = <floating *> M.b
     cdef floating *avg_b = <floating *> M.avg_b
+    cdef floating *z
+    cdef floating *n
     for c in range(M.n_out):
-        step = _optimizer_step(
-            &C.optimizer, B.grad_b[c], s.lr, s, _at(<floating *> M.s1_b, c),
-            _at(<floating *> M.s2_b, c), &precond,
-        )
-        B.grad_b[c] = 0.0
-        if M.fit_intercept:
-            b[c] = b[c] + step
+        if C.optimizer.code == FTRL:
+            z = <floating *> M.s1_b + c
+            n = <floating *> M.s2_b + c
+            w = _ftrl_weight(z[0], n[0], 0.0, 0.0, M.rate, beta)
+            if M.count == 1.0:
+                z[0] = -(beta / s.lr) * w
+            new = _ftrl_update(B.grad_b[c], s.lr, w, z, n, 0.0, 0.0, beta)
+            B.grad_b[c] = 0.0
+            if M.fit_intercept:
+                b[c] = b[c] + (new - w) if B.lazy == NULL else new
+        else:
+            step = _optimizer_step(
+                &C.optimizer, B.grad_b[c], s.lr, s, _at(<floating *> M.s1_b, c),
+                _at(<floating *> M.s2_b, c), &precond,
+            )
+            B.grad_b[c] = 0.0
+            if M.fit_intercept:
+                b[c] = b[c] + step
         if s.averaging:
             _average(&avg_b[c], b[c], s.kk)
 
@@ -1396,10 +1656,99 @@ cdef void _minibatch_epoch(
         for q in range(B.n_cols):
             B.touched[B.cols[q]] = 0
         B.n_cols = 0
+        M.rate = s.lr
         M.t = M.t + 1.0
         start = stop
     if B.scaled and M.wscale != 1.0:
         _fold_scale(W, M)
+
+
+DEF FOLD = 1e-100  # skgd._lazy.FOLD
+
+
+cdef void _lazy_epoch(
+    floating *W,
+    const Rows *X,
+    const Targets *T,
+    const Py_ssize_t *order,
+    Py_ssize_t n_rows,
+    Py_ssize_t batch,
+    const Components *C,
+    Model *M,
+    Buffers *B,
+    Sums *sums,
+) noexcept nogil:
+    """The lazy rule on CSR rows (``skgd._lazy.LazyEpochs.run``): per batch,
+    the touched columns caught up, the data gradient, their steps; every
+    column caught up at the end, and the penalty at the final weights."""
+    cdef Lazy *Z = B.lazy
+    cdef Py_ssize_t start = 0, stop, t, j, c, nf = M.n_features
+    cdef Step s
+    cdef double d, w, sq, ab, l1 = C.penalty.l1, l2 = C.penalty.l2
+    cdef bint ftrl = C.optimizer.code == FTRL
+    cdef floating *z = <floating *> M.s1
+    s.averaging = False
+    s.kk = 1.0
+    Z.t = 0
+    while start < n_rows:
+        stop = start + batch if start + batch < n_rows else n_rows
+        t = Z.t
+        s.size = stop - start
+        s.lr = _rate(&C.schedule, M.t)
+        _prepare_step(&s, C, M)
+        s.averaging = False
+        Z.v_corr = s.v_corr
+        Z.count = M.count - 1.0  # the weights come from the steps before
+        if ftrl and M.count == 1.0:
+            # The first update centres z at the weights it starts from.
+            for c in range(M.n_out):
+                for j in range(nf):
+                    z[c * nf + j] = -(C.optimizer.p[0] / s.lr) * W[c * M.w0 + j * M.w1]
+            M.rate = s.lr
+        d = _decay(s.lr * l2) if l2 != 0.0 and not ftrl else 1.0
+        if Z.P[t] * d < FOLD:
+            # Every column to step t, and the products start again.
+            _catch_up_all(W, C, M, Z)
+            Z.P[t] = 1.0
+            Z.R[t] = 1.0
+            Z.F[t] = 0.0
+        _csr_gradient(W, X, T, order, start, stop, n_rows, C, M, B, sums.data)
+        if not Z.single:
+            _lazy_step(W, &s, d, C, M, B)
+        elif X.wide:
+            _lazy_row_step(
+                W, <const floating *> X.values, <const long *> X.indices,
+                (<const long *> X.indptr)[order[start]],
+                (<const long *> X.indptr)[order[start] + 1], &s, d, C, M, B,
+            )
+        else:
+            _lazy_row_step(
+                W, <const floating *> X.values, <const int *> X.indices,
+                (<const int *> X.indptr)[order[start]],
+                (<const int *> X.indptr)[order[start] + 1], &s, d, C, M, B,
+            )
+        _intercept_step(W, &s, C, M, B)
+        for j in range(B.n_cols):
+            B.touched[B.cols[j]] = 0
+        B.n_cols = 0
+        Z.P[t + 1] = Z.P[t] * d
+        Z.R[t + 1] = 1.0 / (Z.P[t + 1] if Z.P[t + 1] > FOLD else FOLD)
+        Z.F[t + 1] = Z.F[t] + s.lr * Z.R[t + 1]
+        M.rate = s.lr
+        M.t = M.t + 1.0
+        Z.t = t + 1
+        start = stop
+    Z.count = M.count
+    _catch_up_all(W, C, M, Z)
+    if l1 != 0.0 or l2 != 0.0:
+        for c in range(M.n_out):
+            sq = 0.0
+            ab = 0.0
+            for j in range(nf):
+                w = W[c * M.w0 + j * M.w1]
+                sq += w * w
+                ab += fabs(w)
+            sums.penalty[c] += n_rows * (0.5 * l2 * sq + l1 * ab)
 
 
 # -- SAGA: steps corrected by a table of the rows' score gradients ---------------
@@ -1580,6 +1929,7 @@ cdef Model _model(object coef, dict state, object dtype, double[::1] norms):
     M.intercept_decay = state.get("intercept_decay", 1.0)
     M.average = state["average"]
     M.t, M.l1_u, M.count = state["t"], state["l1_u"], state["count"]
+    M.rate = state.get("rate", 1.0)
     M.wscale = 1.0
     M.vsq, M.vabs = &norms[0], &norms[M.n_out]
     return M
@@ -1606,6 +1956,7 @@ cdef Buffers _buffers(
     B.g0, B.g1 = G.strides[0] // G.itemsize, G.strides[1] // G.itemsize
     B.scaled = scaled
     B.replay = scaled and not l1
+    B.lazy = NULL
     Gs = np.zeros(batch * M.n_out if B.replay else 1)
     touched = np.zeros(R.n_cols if R.sparse else 1, np.uint8)
     cols = np.zeros(R.n_cols if R.sparse else 1, np.intp)
@@ -1677,8 +2028,10 @@ def epoch(
     double[::1] penalty_sums,
     bint per_row=False,
     int n_threads=1,
+    object tables=None,
 ):
-    """One epoch over the rows ``order`` of ``X``; returns ``(t, l1_u, count)``.
+    """One epoch over the rows ``order`` of ``X``; returns ``(t, l1_u, count,
+    rate)``.
 
     ``X`` is a dense array or the ``(data, indices, indptr, n_cols)`` of a
     CSR matrix, of the type of ``coef`` (the weights, row- or column-major).
@@ -1695,6 +2048,9 @@ def epoch(
     ``penalty_sums`` (per output). ``per_row``: batches of one row with plain
     SGD or passive-aggressive steps (``_row_epoch``); otherwise any optimizer
     (``_minibatch_epoch``), dense batches over ``n_threads`` threads.
+    ``tables`` (CSR rows, a rule other than plain SGD: the lazy rule,
+    ``_lazy_epoch``) holds ``skgd._lazy.tables``: for 0 to the number of
+    batches of skipped steps, the velocity's factor and its movement's.
     """
     cdef list keep = []
     coef_array = np.asarray(coef)
@@ -1707,8 +2063,15 @@ def epoch(
     cdef Buffers B
     cdef Lanes L
     cdef Sums S
+    cdef Lazy Z
     cdef Py_ssize_t n_rows = order.shape[0]
     cdef bint single_row = batch == 1 and C.optimizer.code == SGD
+    cdef bint lazy = tables is not None
+    cdef Py_ssize_t[::1] last
+    cdef double[::1] P, R_, F
+    cdef const double[:, ::1] table_view
+    if lazy and not (R.sparse and C.optimizer.code != SGD):
+        raise ValueError("the lazy rule needs CSR rows and a rule other than plain SGD")
     if per_row and not (single_row and (R.sparse or R.inc > 0)):
         raise ValueError("per-row epochs need batches of one row and plain SGD")
     if C.schedule.code == PASSIVE_AGGRESSIVE and not per_row:
@@ -1723,14 +2086,32 @@ def epoch(
     )
     if not (per_row or R.sparse):
         L = _lanes(keep, dtype, &M, &R, batch, n_rows, order, n_threads)
+    B.lazy = NULL
+    if lazy:
+        n_steps = (n_rows + batch - 1) // batch
+        last = np.zeros(R.n_cols, dtype=np.intp)
+        P = np.ones(n_steps + 1)
+        R_ = np.ones(n_steps + 1)
+        F = np.zeros(n_steps + 1)
+        table_view = np.ascontiguousarray(tables, dtype=np.float64)
+        if table_view.shape[0] != 2 or table_view.shape[1] < n_steps + 1:
+            raise ValueError("tables needs two rows of 1 + the number of batches")
+        keep.extend([last, P, R_, F, table_view])
+        Z.last, Z.P, Z.R, Z.F = &last[0], &P[0], &R_[0], &F[0]
+        Z.powers, Z.movement = &table_view[0, 0], &table_view[1, 0]
+        Z.t, Z.v_corr, Z.count = 0, 1.0, 0.0
+        Z.single = batch == 1
+        B.lazy = &Z
     with nogil:
-        if per_row:
+        if lazy:
+            _lazy_epoch(&coef[0, 0], &R, &T, &order[0], n_rows, batch, &C, &M, &B, &S)
+        elif per_row:
             _row_epoch(&coef[0, 0], &R, &T, &order[0], n_rows, &C, &M, &B, &S)
         else:
             _minibatch_epoch(
                 &coef[0, 0], &R, &T, &order[0], n_rows, batch, &C, &M, &B, &L, &S
             )
-    return M.t, M.l1_u, M.count
+    return M.t, M.l1_u, M.count, M.rate
 
 
 def saga_epoch(

@@ -34,6 +34,7 @@ __all__ = [
     "Adam",
     "SAGA",
     "SVRG",
+    "FTRL",
     "get_optimizer",
 ]
 
@@ -56,6 +57,11 @@ class Optimizer(Component):
     #: the rows' earlier gradients (SAGA); the engine computes the corrected
     #: gradient (``skgd._variance_reduced``) and this rule steps along it.
     variance_reduced = False
+    #: True for rules that take the penalty themselves (FTRL-Proximal):
+    #: ``update`` then receives each parameter's L1 and L2 strengths as
+    #: ``penalties``, and the engine neither adds the L2 gradient nor
+    #: truncates for L1.
+    proximal = False
     #: For a variance-reduced rule: True if the memory holds the gradients
     #: at a snapshot of the weights taken once per epoch (SVRG), False if
     #: each row's gradient at its last visit (SAGA).
@@ -70,6 +76,34 @@ class Optimizer(Component):
         raise NotImplementedError(
             f"{type(self).__name__} must implement update(grads, state, lr)."
         )
+
+    # -- the sparse form (skgd._lazy) -------------------------------------------
+    #: True for rules with a sparse form: on CSR rows a step moves only the
+    #: batch's columns, and the others catch up when next touched
+    #: (``skgd._lazy``). Such a rule implements the ``sparse_*`` methods,
+    #: which act on the coordinates ``index`` of parameter ``part`` of the
+    #: state (``state[key][part][index]``).
+    lazy = False
+
+    def sparse_tables(self, n_steps):
+        """For 0 to ``n_steps`` skipped steps: the factor they put on the
+        state (row 0) and on it, the weight's movement (row 1)."""
+        return np.ones((2, n_steps + 1))
+
+    def sparse_idle(self, state, index, power, movement):
+        """The skipped steps (zero gradient) of coordinates ``index`` of the
+        weights, given their tables' columns: updates the state and returns
+        the weights' movement."""
+        return 0.0
+
+    def sparse_preconditioner(self, state, index):
+        """The factor on the rate of coordinates ``index`` of the weights."""
+        return 1.0
+
+    def sparse_update(self, state, index, part, g, lr):
+        """The step along ``g`` (float64) of the coordinates ``index`` of
+        parameter ``part``, updating their state: ``(step, preconditioner)``."""
+        raise NotImplementedError(f"{type(self).__name__} has no sparse form.")
 
     def preconditioner(self, state):
         """Per-coordinate factor on ``lr`` of the last step, or None if it is 1.
@@ -101,6 +135,35 @@ class SGD(Optimizer):
 
     def update(self, grads, state, lr):
         return [-lr * g for g in grads], state
+
+
+def _velocity_tables(mu, n_steps, extra):
+    """``mu ** k`` and ``extra * mu (1 - mu ** k) / (1 - mu)``: a velocity's
+    factor after k zero-gradient steps and the weight's movement over them
+    (``extra``: 1 for momentum, ``mu`` for Nesterov's look-ahead step)."""
+    mu = float(mu)
+    power = mu ** np.arange(n_steps + 1, dtype=float)
+    movement = mu * (1.0 - power) / (1.0 - mu)
+    return np.stack([power, extra * movement if extra != 1.0 else movement])
+
+
+def _velocity_idle(state, index, power, movement):
+    v = state["velocity"][0][index]
+    state["velocity"][0][index] = v * power
+    return v * movement
+
+
+def _velocity_update(rule, state, index, part, g, lr, look_ahead):
+    velocity = state["velocity"][part]
+    velocity[index] = rule.momentum * velocity[index] - lr * g
+    v = velocity[index].astype(float)
+    return (rule.momentum * v - lr * g if look_ahead else v), 1.0
+
+
+def _root_preconditioner(squares, epsilon, scale=1.0):
+    """``1 / (sqrt(squares / scale) + epsilon)`` in float64."""
+    squares = squares.astype(float)
+    return 1.0 / (np.sqrt(squares if scale == 1.0 else squares / scale) + epsilon)
 
 
 class Momentum(Optimizer):
@@ -141,6 +204,17 @@ class Momentum(Optimizer):
             v -= lr * g
         return [v.copy() for v in state["velocity"]], state
 
+    lazy = True
+
+    def sparse_tables(self, n_steps):
+        return _velocity_tables(self.momentum, n_steps, 1.0)
+
+    def sparse_idle(self, state, index, power, movement):
+        return _velocity_idle(state, index, power, movement)
+
+    def sparse_update(self, state, index, part, g, lr):
+        return _velocity_update(self, state, index, part, g, lr, look_ahead=False)
+
 
 class Nesterov(Optimizer):
     r"""Nesterov's accelerated gradient, in the form of Sutskever et al. (2013).
@@ -175,6 +249,17 @@ class Nesterov(Optimizer):
             v -= lr * g
             steps.append(self.momentum * v - lr * g)
         return steps, state
+
+    lazy = True
+
+    def sparse_tables(self, n_steps):
+        return _velocity_tables(self.momentum, n_steps, float(self.momentum))
+
+    def sparse_idle(self, state, index, power, movement):
+        return _velocity_idle(state, index, power, movement)
+
+    def sparse_update(self, state, index, part, g, lr):
+        return _velocity_update(self, state, index, part, g, lr, look_ahead=True)
 
 
 class AdaGrad(Optimizer):
@@ -212,6 +297,17 @@ class AdaGrad(Optimizer):
 
     def preconditioner(self, state):
         return [1.0 / (np.sqrt(s) + self.epsilon) for s in state["sum_sq"]]
+
+    lazy = True  # a zero gradient leaves the sum as it is
+
+    def sparse_preconditioner(self, state, index):
+        return _root_preconditioner(state["sum_sq"][0][index], self.epsilon)
+
+    def sparse_update(self, state, index, part, g, lr):
+        sums = state["sum_sq"][part]
+        sums[index] = sums[index] + g * g
+        root = np.sqrt(sums[index].astype(float)) + self.epsilon
+        return -lr * g / root, 1.0 / root
 
 
 class RMSProp(Optimizer):
@@ -255,6 +351,29 @@ class RMSProp(Optimizer):
 
     def preconditioner(self, state):
         return [1.0 / (np.sqrt(s) + self.epsilon) for s in state["mean_sq"]]
+
+    lazy = True
+
+    def sparse_tables(self, n_steps):
+        # A zero gradient decays the mean by rho; the weight stays.
+        return np.stack(
+            [float(self.rho) ** np.arange(n_steps + 1, dtype=float)]
+            + [np.zeros(n_steps + 1)]
+        )
+
+    def sparse_idle(self, state, index, power, movement):
+        means = state["mean_sq"][0]
+        means[index] = means[index] * power
+        return 0.0
+
+    def sparse_preconditioner(self, state, index):
+        return _root_preconditioner(state["mean_sq"][0][index], self.epsilon)
+
+    def sparse_update(self, state, index, part, g, lr):
+        means = state["mean_sq"][part]
+        means[index] = self.rho * means[index] + (1.0 - self.rho) * g * g
+        root = np.sqrt(means[index].astype(float)) + self.epsilon
+        return -lr * g / root, 1.0 / root
 
 
 class Adam(Optimizer):
@@ -330,6 +449,24 @@ class Adam(Optimizer):
     def preconditioner(self, state):
         v_corr = 1.0 - self.beta_2 ** max(state["count"], 1)
         return [1.0 / (np.sqrt(v / v_corr) + self.epsilon) for v in state["v"]]
+
+    # Lazy Adam (as PyTorch's SparseAdam): the moments of a coordinate move
+    # only at the steps that touch it; the count and its bias corrections
+    # are the rule's.
+    lazy = True
+
+    def sparse_preconditioner(self, state, index):
+        v_corr = 1.0 - self.beta_2 ** state["count"]
+        return _root_preconditioner(state["v"][0][index], self.epsilon, v_corr)
+
+    def sparse_update(self, state, index, part, g, lr):
+        t = state["count"]
+        m, v = state["m"][part], state["v"][part]
+        m[index] = self.beta_1 * m[index] + (1.0 - self.beta_1) * g
+        v[index] = self.beta_2 * v[index] + (1.0 - self.beta_2) * g * g
+        root = np.sqrt(v[index].astype(float) / (1.0 - self.beta_2**t)) + self.epsilon
+        step = (-lr / (1.0 - self.beta_1**t)) * m[index].astype(float) / root
+        return step, 1.0 / root
 
 
 class SAGA(Optimizer):
@@ -437,6 +574,109 @@ class SVRG(SAGA):
     snapshot = True
 
 
+class FTRL(Optimizer):
+    r"""FTRL-Proximal (McMahan et al. 2013): follow the regularised leader.
+
+    Per coordinate, with gradient :math:`g_t` of the data term and step
+    size :math:`\eta` (the schedule's rate):
+
+    .. math::
+
+        n_t &= n_{t-1} + g_t^2, \qquad
+        z_t = z_{t-1} + g_t - \frac{\sqrt{n_t} - \sqrt{n_{t-1}}}{\eta} w_{t-1} \\
+        w_t &= \begin{cases} 0 & |z_t| \le \lambda_1 \\
+              -\dfrac{z_t - \operatorname{sign}(z_t) \lambda_1}
+                     {(\beta + \sqrt{n_t}) / \eta + \lambda_2}
+              & \text{otherwise} \end{cases}
+
+    The weights are a function of the state :math:`(z, n)`: a coordinate
+    whose gradient is zero keeps its state, so on sparse rows a step costs
+    the non-zeros of its batch, whatever the number of features. This is
+    the rule of click-prediction systems that train on hashed features
+    with L1 and L2 penalties.
+
+    The penalty is the estimator's (``alpha``, ``penalty``, ``l1_ratio``),
+    taken by the rule itself (the engine adds no L2 gradient and truncates
+    nothing): after :math:`t` steps, :math:`\lambda_1 = t \, \alpha_1` and
+    :math:`\lambda_2 = t \, \alpha_2`, the objective's L1 and L2 strengths
+    times the number of gradients summed in :math:`z`, so that the iterate
+    regularises the sum of :math:`t` gradient estimates as the objective
+    regularises their mean. (McMahan et al. keep :math:`\lambda` fixed,
+    which is a penalty that fades as :math:`1/t` relative to the data.)
+    A constant rate is the rule as published; under a decaying schedule each
+    update uses the rate of its step. The first update starts :math:`z`
+    at the starting weights (``coef_init``, a warm start).
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+        Added to :math:`\sqrt{n}` in each coordinate's denominator: the
+        per-coordinate rate starts at :math:`\eta / \beta`.
+
+    References
+    ----------
+    H. B. McMahan et al., "Ad click prediction: a view from the trenches",
+    KDD 2013 (Algorithm 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgd.optimizers import FTRL
+    >>> opt = FTRL(beta=1.0)
+    >>> state = opt.init([np.zeros(2)])
+    >>> steps, state = opt.update(
+    ...     [np.array([2.0, 0.1])], state, lr=0.5, penalties=[(0.5, 0.0)]
+    ... )
+    >>> steps[0]  # the second coordinate's |z| is within lambda_1: zero
+    array([-0.25,  0.  ])
+    """
+
+    _parameter_constraints = {"beta": [Interval(Real, 0, None, closed="neither")]}
+    _kernel = KernelSpec("FTRL", params=("beta",), slots=("z", "n"), counter="count")
+    proximal = True
+    lazy = True  # by construction: its weights are a function of its state
+
+    def __init__(self, beta=1.0):
+        self.beta = beta
+
+    def init(self, params):
+        # z such that the weights are ``params`` at rate 1: the first update
+        # re-centres it at its own rate (see update).
+        return {
+            "count": 0,
+            "rate": 1.0,
+            "z": [
+                (-self.beta * np.asarray(p, dtype=float)).astype(p.dtype)
+                for p in params
+            ],
+            "n": _zeros_like(params),
+        }
+
+    def weights(self, z, n, rate, l1, l2):
+        """The weights of the state ``(z, n)`` for penalty strengths ``l1``,
+        ``l2`` (already multiplied by the step count) at rate ``rate``."""
+        shrunk = np.sign(z) * np.maximum(np.abs(z) - l1, 0.0)
+        return -shrunk / ((self.beta + np.sqrt(n)) / rate + l2)
+
+    def update(self, grads, state, lr, penalties=None):
+        """As :meth:`Optimizer.update`; ``penalties`` holds one ``(l1, l2)``
+        pair of per-step strengths per parameter array (None: unpenalised)."""
+        penalties = penalties or [(0.0, 0.0)] * len(grads)
+        count = state["count"]
+        steps = []
+        for z, n, g, (l1, l2) in zip(state["z"], state["n"], grads, penalties):
+            w = self.weights(z, n, state["rate"], count * l1, count * l2)
+            if count == 0:
+                z[...] = -(self.beta / lr) * w
+            z[...] = z + g - (np.sqrt(n + g * g) - np.sqrt(n)) / lr * w
+            n[...] = n + g * g
+            new = self.weights(z, n, lr, (count + 1) * l1, (count + 1) * l2)
+            steps.append((new - w).astype(g.dtype, copy=False))
+        state["count"] = count + 1
+        state["rate"] = float(lr)
+        return steps, state
+
+
 _OPTIMIZERS = {
     "sgd": SGD,
     "momentum": Momentum,
@@ -446,6 +686,7 @@ _OPTIMIZERS = {
     "adam": Adam,
     "saga": SAGA,
     "svrg": SVRG,
+    "ftrl": FTRL,
 }
 
 OPTIMIZER_NAMES = tuple(_OPTIMIZERS)

@@ -231,12 +231,20 @@ def test_l1_gives_exact_zeros(rng):
 
 def test_sparse_and_dense_train_the_same_model(problem):
     """Outside SGDClassifier's configuration, whose intercept on sparse rows
-    is damped as SGDClassifier damps it (test_batch_one_reproduces_sgdclassifier)."""
+    is damped as SGDClassifier damps it (test_batch_one_reproduces_sgdclassifier),
+    and for rules whose lazy form on sparse rows is exact (skgd._lazy)."""
     X, y = problem
     X = X * (np.abs(X) > 0.5)
     for params in [
         dict(batch_size=4),
-        dict(loss="softmax", batch_size=5, optimizer="adam", learning_rate="constant"),
+        dict(loss="softmax", batch_size=5, optimizer="ftrl", learning_rate="constant"),
+        dict(
+            loss="softmax",
+            batch_size=5,
+            optimizer="momentum",
+            learning_rate="constant",
+            penalty=None,
+        ),
     ]:
         dense = _fit(GDClassifier(random_state=0, max_iter=5, **params), X, y)
         sparse = _fit(

@@ -57,6 +57,18 @@ def _hand_steps(name):
             m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
             steps.append(-lr * m_hat / (np.sqrt(v_hat) + 1e-8))
         return steps
+    if name == "ftrl":
+        # McMahan et al. (2013), Algorithm 1 with alpha = lr, beta = 1 and
+        # no penalty: the weight is -z / ((1 + sqrt(n)) / alpha).
+        z, n, w = np.zeros(3), np.zeros(3), np.zeros(3)
+        for g, lr in zip(GRADS, RATES):
+            sigma = (np.sqrt(n + g**2) - np.sqrt(n)) / lr
+            z = z + g - sigma * w
+            n = n + g**2
+            new = -z / ((1.0 + np.sqrt(n)) / lr)
+            steps.append(new - w)
+            w = new
+        return steps
     raise AssertionError(name)
 
 

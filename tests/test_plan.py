@@ -58,6 +58,7 @@ BAD_VALUES = {
     "rho": (1.0, r"a float in the range \[0(\.0)?, 1(\.0)?\)"),
     "beta_1": (-0.1, r"a float in the range \[0(\.0)?, 1(\.0)?\)"),
     "beta_2": (1.2, r"a float in the range \[0(\.0)?, 1(\.0)?\)"),
+    "beta": (0.0, r"a float in the range \(0(\.0)?, inf\)"),
     "eta0": (-0.1, r"a float in the range \(0(\.0)?, inf\)"),
     "power_t": ("x", r"a float in the range \(-inf, inf\)"),
     "alpha": (0.0, r"a float in the range \(0(\.0)?, inf\)"),
