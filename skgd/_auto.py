@@ -67,6 +67,11 @@ def resolve(params, components, batch, n_train, calibrated_step, smooth_step):
         return Optimal(alpha=params["alpha"])
     if full and plain and smooth and not params["average"]:
         return LineSearch()
+    if components.optimizer.proximal:
+        # FTRL's weights are a function of its state and the rate: a rate
+        # lowered on a plateau would shrink them all at once. Its steps
+        # shrink per coordinate by themselves.
+        return Constant(eta0=calibrated_step() / SAFETY)
     return Adaptive(eta0=calibrated_step() / SAFETY)
 
 

@@ -185,8 +185,9 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
           ``batch_size=1`` with plain SGD, exactly SGDClassifier's default;
           ``"line_search"`` for the full batch with plain SGD (or SAGA, SVRG)
           and a smooth loss; with ``optimizer="saga"`` or ``"svrg"`` below
-          the full batch, a constant step from the data's smoothness;
-          otherwise ``"adaptive"`` from a step calibrated on a sample of up
+          the full batch, a constant step from the data's smoothness; with
+          ``"ftrl"``, a constant step calibrated on a sample; otherwise
+          ``"adaptive"`` from a step calibrated on a sample of up
           to 1000 rows (Bottou's method), which ignores ``eta0``;
         - ``"constant"``: :math:`\eta_t = \eta_0`;
         - ``"optimal"``: :math:`\eta_t = 1 / (\alpha (t_0 + t - 1))` with
@@ -249,10 +250,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         batch.
     optimizer : str or skgd.optimizers.Optimizer, default="sgd"
         The update rule: ``"sgd"``, ``"momentum"``, ``"nesterov"``,
-        ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"saga"`` or ``"svrg"``
-        (variance reduced: converge to the exact optimum at a constant step,
-        for smooth losses, and stop on a certificate of optimality; see
-        :class:`skgd.optimizers.SAGA` and :class:`skgd.optimizers.SVRG`). A
+        ``"adagrad"``, ``"rmsprop"``, ``"adam"``, ``"ftrl"`` (FTRL-Proximal,
+        which takes the penalty itself), ``"saga"`` or ``"svrg"`` (variance
+        reduced: converge to the exact optimum at a constant step, for
+        smooth losses, and stop on a certificate of optimality; see
+        :class:`skgd.optimizers.SAGA` and :class:`skgd.optimizers.SVRG`). On
+        CSR rows every rule but plain SGD, SAGA and SVRG steps only the
+        batch's columns (the sparse form of the user guide's update-rules
+        page). A
         name uses the rule's default hyperparameters; pass an instance (e.g.
         ``skgd.optimizers.Adam(beta_1=0.8)``) to set them, and grid-search
         them as ``optimizer__beta_1``.

@@ -163,6 +163,7 @@ cdef struct Lazy:
     double *F
     const double *powers
     const double *movement
+    Py_ssize_t n_table  # entries of the tables read: beyond, they stay put
     Py_ssize_t t  # the step of the call
     bint single  # batches of one row: steps straight from the row
     double v_corr  # Adam's bias correction of the step

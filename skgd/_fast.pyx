@@ -1132,7 +1132,7 @@ cdef inline void _catch_up(
     """Column ``j`` from its last step to step ``Z.t``: the skipped steps'
     zero-gradient movement, then their L2 decays and L1 thresholds
     (``skgd._lazy.LazyEpochs.catch_up``)."""
-    cdef Py_ssize_t a = Z.last[j], t = Z.t, c, k
+    cdef Py_ssize_t a = Z.last[j], t = Z.t, c, k, gap
     cdef double w, v, p, mu = C.optimizer.p[0]
     cdef double l1 = C.penalty.l1, l2 = C.penalty.l2
     cdef int code = C.optimizer.code
@@ -1142,6 +1142,9 @@ cdef inline void _catch_up(
     if a >= t:
         return
     Z.last[j] = t
+    # Past the point where mu ** gap underflows to 0 the tables are constant:
+    # reading only their start keeps them in the cache.
+    gap = t - a if t - a < Z.n_table else Z.n_table - 1
     for c in range(M.n_out):
         k = c * M.n_features + j  # the optimizer state is C-ordered
         x = &W[c * M.w0 + j * M.w1]
@@ -1162,10 +1165,10 @@ cdef inline void _catch_up(
         if code == MOMENTUM or code == NESTEROV:
             # t - a zero-gradient steps: the weight moves by mu v + mu^2 v...
             v = s1[k]
-            w = w + v * Z.movement[t - a]
-            s1[k] = <floating> (v * Z.powers[t - a])
+            w = w + v * Z.movement[gap]
+            s1[k] = <floating> (v * Z.powers[gap])
         elif code == RMSPROP:
-            s1[k] = <floating> (s1[k] * Z.powers[t - a])
+            s1[k] = <floating> (s1[k] * Z.powers[gap])
         if l2 != 0.0:
             w = w * (Z.P[t] * Z.R[a])
         if l1 != 0.0:
@@ -2070,6 +2073,7 @@ def epoch(
     cdef Py_ssize_t[::1] last
     cdef double[::1] P, R_, F
     cdef const double[:, ::1] table_view
+    cdef Py_ssize_t n_steps, k
     if lazy and not (R.sparse and C.optimizer.code != SGD):
         raise ValueError("the lazy rule needs CSR rows and a rule other than plain SGD")
     if per_row and not (single_row and (R.sparse or R.inc > 0)):
@@ -2099,6 +2103,11 @@ def epoch(
         keep.extend([last, P, R_, F, table_view])
         Z.last, Z.P, Z.R, Z.F = &last[0], &P[0], &R_[0], &F[0]
         Z.powers, Z.movement = &table_view[0, 0], &table_view[1, 0]
+        Z.n_table = n_steps + 1
+        for k in range(1, n_steps + 1):
+            if table_view[0, k] == 0.0:
+                Z.n_table = k + 1
+                break
         Z.t, Z.v_corr, Z.count = 0, 1.0, 0.0
         Z.single = batch == 1
         B.lazy = &Z
