@@ -143,6 +143,7 @@ cdef struct Sums:
 cdef struct Step:
     # What one update needs besides the gradient.
     double lr
+    double inverse_lr  # 1 / lr (FTRL)
     double m_corr  # Adam's bias corrections
     double v_corr
     double kk  # 1 + updates since averaging started
@@ -152,12 +153,15 @@ cdef struct Step:
 
 cdef struct Lazy:
     # CSR rows under rules other than plain SGD (skgd/_lazy.py): each column
-    # is current to step ``last[j]`` of the call; ``P[t]`` is the product of
+    # is current to the step in its record; ``P[t]`` is the product of
     # the L2 decays of steps before t, ``R[t]`` its reciprocal and ``F[t]``
     # the sum of their rates over P, since the last fold; ``powers[k]`` the
     # momentum (RMSProp's rho) to the power k and ``movement[k]`` the factor
     # on the velocity of k zero-gradient steps' movement.
-    Py_ssize_t *last
+    char *records  # per column: its last step (an int), weights and state
+    Py_ssize_t record_bytes
+    Py_ssize_t q0  # elements from one output's weight to the next's in a record
+    Py_ssize_t q1  # elements from one record to the next
     double *P
     double *R
     double *F
@@ -168,6 +172,7 @@ cdef struct Lazy:
     bint single  # batches of one row: steps straight from the row
     double v_corr  # Adam's bias correction of the step
     double count  # FTRL: the step count its weights are caught up to
+    double inverse_rate  # FTRL: 1 / the rate of its weights
 
 
 cdef struct Buffers:

@@ -32,7 +32,7 @@ from libc.string cimport memcpy
 from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
 
 cdef extern from *:
-    void __builtin_prefetch(const void *addr) noexcept nogil
+    void __builtin_prefetch(const void *addr, ...) noexcept nogil
 
 cdef extern from "_vmath.h":
     void skgd_exp_nonpos_f32(int n, float *x) noexcept nogil
@@ -235,34 +235,52 @@ cdef inline double _optimizer_step(
 ) noexcept nogil:
     """The step of one coordinate with gradient ``g``; updates its state.
 
-    The same arithmetic as ``skgd.optimizers``; ``precond`` receives the
-    per-coordinate factor on ``lr`` of the adaptive rules, which scales
-    their L1 truncation.
+    The same arithmetic as ``skgd.optimizers``; ``precond`` (unless NULL)
+    receives the per-coordinate factor on ``lr`` of the adaptive rules,
+    which scales their L1 truncation.
     """
+    return _coded_step(O.code, O, g, lr, s, s1, s2, precond)
+
+
+cdef inline double _coded_step(
+    int code,
+    const OptimizerSpec *O,
+    double g,
+    double lr,
+    const Step *s,
+    floating *s1,
+    floating *s2,
+    double *precond,
+) noexcept nogil:
+    """``_optimizer_step`` for the rule ``code`` (a constant where the caller
+    specialises its loop on it)."""
     cdef double root
-    if O.code == SGD:
+    if code == SGD:
         return -lr * g
-    if O.code == MOMENTUM:
+    if code == MOMENTUM:
         s1[0] = O.p[0] * s1[0] - lr * g
         return s1[0]
-    if O.code == NESTEROV:
+    if code == NESTEROV:
         s1[0] = O.p[0] * s1[0] - lr * g
         return O.p[0] * s1[0] - lr * g
-    if O.code == ADAGRAD:
+    if code == ADAGRAD:
         s1[0] = s1[0] + g * g
         root = sqrt(s1[0]) + O.p[0]
-        precond[0] = 1.0 / root
+        if precond != NULL:
+            precond[0] = 1.0 / root
         return -lr * g / root
-    if O.code == RMSPROP:
+    if code == RMSPROP:
         s1[0] = O.p[0] * s1[0] + (1.0 - O.p[0]) * g * g
         root = sqrt(s1[0]) + O.p[1]
-        precond[0] = 1.0 / root
+        if precond != NULL:
+            precond[0] = 1.0 / root
         return -lr * g / root
     # ADAM
     s1[0] = O.p[0] * s1[0] + (1.0 - O.p[0]) * g
     s2[0] = O.p[1] * s2[0] + (1.0 - O.p[1]) * g * g
     root = sqrt(s2[0] / s.v_corr) + O.p[2]
-    precond[0] = 1.0 / root
+    if precond != NULL:
+        precond[0] = 1.0 / root
     return (-lr / s.m_corr) * s1[0] / root
 
 
@@ -270,23 +288,32 @@ cdef inline double _ftrl_weight(
     double z, double n, double l1, double l2, double rate, double beta
 ) noexcept nogil:
     """FTRL-Proximal's weight of a coordinate with state ``(z, n)``."""
+    return _ftrl_weight_root(z, sqrt(n), l1, l2, 1.0 / rate, beta)
+
+
+cdef inline double _ftrl_weight_root(
+    double z, double root, double l1, double l2, double inverse_rate, double beta
+) noexcept nogil:
+    """``_ftrl_weight`` from ``sqrt(n)`` and ``1 / rate``."""
     if z > l1:
-        return -(z - l1) / ((beta + sqrt(n)) / rate + l2)
+        return -(z - l1) / ((beta + root) * inverse_rate + l2)
     if z < -l1:
-        return -(z + l1) / ((beta + sqrt(n)) / rate + l2)
+        return -(z + l1) / ((beta + root) * inverse_rate + l2)
     return 0.0
 
 
 cdef inline double _ftrl_update(
-    double g, double lr, double w, floating *z, floating *n, double l1, double l2,
-    double beta,
+    double g, double inverse, double w, floating *z, floating *n, double l1,
+    double l2, double beta,
 ) noexcept nogil:
-    """FTRL's update of a coordinate at weight ``w`` along gradient ``g``;
-    returns its new weight (penalty strengths ``l1``, ``l2`` of the new count)."""
-    cdef double root = sqrt(n[0])
-    z[0] = z[0] + g - (sqrt(n[0] + g * g) - root) / lr * w
-    n[0] = n[0] + g * g
-    return _ftrl_weight(z[0], n[0], l1, l2, lr, beta)
+    """FTRL's update of a coordinate at weight ``w`` along gradient ``g`` at
+    rate ``1 / inverse``; returns its new weight (penalty strengths ``l1``,
+    ``l2`` of the new count)."""
+    cdef double root = sqrt(n[0]), n_new = n[0] + g * g
+    z[0] = z[0] + g - (sqrt(n_new) - root) * inverse * w
+    n[0] = <floating> n_new
+    # sqrt(n[0]), without reading it back (the same sqrt as above in float64).
+    return _ftrl_weight_root(z[0], sqrt(<double> (<floating> n_new)), l1, l2, inverse, beta)
 
 
 cdef inline double _soft(double w, double threshold) noexcept nogil:
@@ -654,12 +681,12 @@ cdef inline void _csr_prefetch(
     cdef Py_ssize_t p = indptr[i], end = indptr[i + 1], step
     step = 64 // sizeof(index_t)
     while p < end:
-        __builtin_prefetch(&indices[p])
+        __builtin_prefetch(&indices[p], 0, 0)
         p = p + step
     p = indptr[i]
     step = 64 // sizeof(floating)
     while p < end:
-        __builtin_prefetch(&data[p])
+        __builtin_prefetch(&data[p], 0, 0)
         p = p + step
 
 
@@ -1126,54 +1153,101 @@ cdef inline void _csr_mark_and_add(
                 G[c * B.g0 + j * B.g1] += B.steps[c] * data[q]
 
 
+cdef inline int *_last(const Lazy *Z, Py_ssize_t j) noexcept nogil:
+    """The step column ``j`` is current to: the first slot of its record."""
+    return <int *> (Z.records + j * Z.record_bytes)
+
+
+cdef void _to_records(
+    const floating *W, const Model *M, floating *R, const Lazy *Z, Py_ssize_t slots
+) noexcept nogil:
+    """The weights and optimizer state of each column into its record."""
+    cdef Py_ssize_t j, c, q, nf = M.n_features
+    cdef const floating *state[2]
+    state[0] = <const floating *> M.s1
+    state[1] = <const floating *> M.s2
+    for j in range(nf):
+        _last(Z, j)[0] = 0
+        for c in range(M.n_out):
+            R[j * Z.q1 + c * Z.q0 + 1] = W[c * M.w0 + j * M.w1]
+            for q in range(slots):
+                R[j * Z.q1 + c * Z.q0 + 2 + q] = state[q][c * nf + j]
+
+
+cdef void _from_records(
+    floating *W, const Model *M, const floating *R, const Lazy *Z, Py_ssize_t slots
+) noexcept nogil:
+    """Each column's record back into the weights and optimizer state."""
+    cdef Py_ssize_t j, c, q, nf = M.n_features
+    cdef floating *state[2]
+    state[0] = <floating *> M.s1
+    state[1] = <floating *> M.s2
+    for j in range(nf):
+        for c in range(M.n_out):
+            W[c * M.w0 + j * M.w1] = R[j * Z.q1 + c * Z.q0 + 1]
+            for q in range(slots):
+                state[q][c * nf + j] = R[j * Z.q1 + c * Z.q0 + 2 + q]
+
+
+cdef inline void _catch_up_entry(
+    floating *x, floating *s1, floating *s2, Py_ssize_t a, Py_ssize_t t, int code,
+    const Components *C, const Model *M, const Lazy *Z,
+) noexcept nogil:
+    """One weight ``x`` and its optimizer state ``s1``, ``s2`` from step
+    ``a`` to step ``t``: the skipped steps' zero-gradient movement, then
+    their L2 decays and L1 thresholds (``skgd._lazy.LazyEpochs.catch_up``).
+    ``code`` is the rule's (a constant where the caller specialises)."""
+    cdef double w, v, p = 1.0, l1 = C.penalty.l1, l2 = C.penalty.l2
+    # Past the point where mu ** gap underflows to 0 the tables are constant:
+    # reading only their start keeps them in the cache.
+    cdef Py_ssize_t gap = t - a if t - a < Z.n_table else Z.n_table - 1
+    if code == FTRL:
+        # Its weights are a function of its state, which has not moved.
+        x[0] = <floating> _ftrl_weight_root(
+            s1[0], sqrt(<double> s2[0]), Z.count * l1, Z.count * l2, Z.inverse_rate,
+            C.optimizer.p[0],
+        )
+        return
+    w = x[0]
+    if l1 == 0.0:
+        pass  # the factor on the rate only scales the L1 threshold
+    elif code == ADAGRAD:
+        p = 1.0 / (sqrt(<double> s1[0]) + C.optimizer.p[0])
+    elif code == RMSPROP:
+        p = 1.0 / (sqrt(<double> s1[0]) + C.optimizer.p[1])
+    elif code == ADAM:
+        p = 1.0 / (sqrt(s2[0] / Z.v_corr) + C.optimizer.p[2])
+    if code == MOMENTUM or code == NESTEROV:
+        # t - a zero-gradient steps: the weight moves by mu v + mu^2 v...
+        v = s1[0]
+        w = w + v * Z.movement[gap]
+        s1[0] = <floating> (v * Z.powers[gap])
+    elif code == RMSPROP:
+        s1[0] = <floating> (s1[0] * Z.powers[gap])
+    if l2 != 0.0:
+        w = w * (Z.P[t] * Z.R[a])
+    if l1 != 0.0:
+        w = _soft(w, l1 * p * (Z.P[t] * (Z.F[t] - Z.F[a])))
+    x[0] = <floating> w
+
+
 cdef inline void _catch_up(
     floating *W, Py_ssize_t j, const Components *C, Model *M, Lazy *Z
 ) noexcept nogil:
-    """Column ``j`` from its last step to step ``Z.t``: the skipped steps'
-    zero-gradient movement, then their L2 decays and L1 thresholds
-    (``skgd._lazy.LazyEpochs.catch_up``)."""
-    cdef Py_ssize_t a = Z.last[j], t = Z.t, c, k, gap
-    cdef double w, v, p, mu = C.optimizer.p[0]
-    cdef double l1 = C.penalty.l1, l2 = C.penalty.l2
-    cdef int code = C.optimizer.code
+    """Column ``j``, every output, from its last step to step ``Z.t``."""
+    cdef int *last = _last(Z, j)
+    cdef Py_ssize_t a = last[0], t = Z.t, c, k
     cdef floating *s1 = <floating *> M.s1
     cdef floating *s2 = <floating *> M.s2
-    cdef floating *x
     if a >= t:
         return
-    Z.last[j] = t
-    # Past the point where mu ** gap underflows to 0 the tables are constant:
-    # reading only their start keeps them in the cache.
-    gap = t - a if t - a < Z.n_table else Z.n_table - 1
+    last[0] = <int> t
     for c in range(M.n_out):
-        k = c * M.n_features + j  # the optimizer state is C-ordered
-        x = &W[c * M.w0 + j * M.w1]
-        if code == FTRL:
-            # Its weights are a function of its state, which has not moved.
-            x[0] = <floating> _ftrl_weight(
-                s1[k], s2[k], Z.count * l1, Z.count * l2, M.rate, mu
-            )
-            continue
-        w = x[0]
-        p = 1.0
-        if code == ADAGRAD:
-            p = 1.0 / (sqrt(<double> s1[k]) + C.optimizer.p[0])
-        elif code == RMSPROP:
-            p = 1.0 / (sqrt(<double> s1[k]) + C.optimizer.p[1])
-        elif code == ADAM:
-            p = 1.0 / (sqrt(s2[k] / Z.v_corr) + C.optimizer.p[2])
-        if code == MOMENTUM or code == NESTEROV:
-            # t - a zero-gradient steps: the weight moves by mu v + mu^2 v...
-            v = s1[k]
-            w = w + v * Z.movement[gap]
-            s1[k] = <floating> (v * Z.powers[gap])
-        elif code == RMSPROP:
-            s1[k] = <floating> (s1[k] * Z.powers[gap])
-        if l2 != 0.0:
-            w = w * (Z.P[t] * Z.R[a])
-        if l1 != 0.0:
-            w = _soft(w, l1 * p * (Z.P[t] * (Z.F[t] - Z.F[a])))
-        x[0] = <floating> w
+        k = c * Z.q0 + j * Z.q1  # the optimizer state's place in the records
+        _catch_up_entry(
+            &W[c * M.w0 + j * M.w1], _at(s1, k), _at(s2, k), a, t,
+            C.optimizer.code, C, M, Z,
+        )
 
 
 cdef void _catch_up_all(
@@ -1203,29 +1277,40 @@ cdef inline void _lazy_row(
             _catch_up(W, j, C, M, B.lazy)
 
 
-cdef inline void _lazy_coordinate(
-    floating *W, Py_ssize_t j, Py_ssize_t c, double g, const Step *s, double d,
-    const Components *C, Model *M,
+cdef inline void _step_entry(
+    floating *x, floating *s1, floating *s2, double g, const Step *s, double d,
+    int code, const Components *C, const Model *M,
 ) noexcept nogil:
-    """One touched coordinate: the optimizer's step along its data gradient
-    ``g``, then the penalty's decay ``d`` and threshold (FTRL: its update)."""
-    cdef Py_ssize_t k = c * M.n_features + j
+    """One touched weight ``x`` (state ``s1``, ``s2``): the optimizer's step
+    along its data gradient ``g``, then the penalty's decay ``d`` and
+    threshold (FTRL: its update). ``code`` as for ``_catch_up_entry``."""
     cdef double w, delta, precond = 1.0, l1 = C.penalty.l1
-    cdef floating *x = &W[c * M.w0 + j * M.w1]
-    cdef floating *s1 = <floating *> M.s1
-    if C.optimizer.code == FTRL:
+    if code == FTRL:
         x[0] = <floating> _ftrl_update(
-            g, s.lr, x[0], &s1[k], &(<floating *> M.s2)[k], M.count * l1,
-            M.count * C.penalty.l2, C.optimizer.p[0],
+            g, s.inverse_lr, x[0], s1, s2, M.count * l1, M.count * C.penalty.l2,
+            C.optimizer.p[0],
         )
         return
-    delta = _optimizer_step(
-        &C.optimizer, g, s.lr, s, _at(s1, k), _at(<floating *> M.s2, k), &precond
+    # The factor on the rate is only needed for the L1 threshold.
+    delta = _coded_step(
+        code, &C.optimizer, g, s.lr, s, s1, s2, &precond if l1 != 0.0 else NULL
     )
     w = d * x[0] + delta
     if l1 != 0.0:
         w = _soft(w, s.lr * l1 * precond)
     x[0] = <floating> w
+
+
+cdef inline void _lazy_coordinate(
+    floating *W, Py_ssize_t j, Py_ssize_t c, double g, const Step *s, double d,
+    const Components *C, Model *M, const Lazy *Z,
+) noexcept nogil:
+    """Output ``c`` of a touched column ``j``: its step."""
+    cdef Py_ssize_t k = c * Z.q0 + j * Z.q1
+    _step_entry(
+        &W[c * M.w0 + j * M.w1], _at(<floating *> M.s1, k),
+        _at(<floating *> M.s2, k), g, s, d, C.optimizer.code, C, M,
+    )
 
 
 cdef void _lazy_step(
@@ -1238,9 +1323,9 @@ cdef void _lazy_step(
     cdef floating *G = <floating *> B.G
     for q in range(B.n_cols):
         j = B.cols[q]
-        B.lazy.last[j] = B.lazy.t + 1
+        _last(B.lazy, j)[0] = <int> (B.lazy.t + 1)
         for c in range(M.n_out):
-            _lazy_coordinate(W, j, c, G[c * B.g0 + j * B.g1], s, d, C, M)
+            _lazy_coordinate(W, j, c, G[c * B.g0 + j * B.g1], s, d, C, M, B.lazy)
             G[c * B.g0 + j * B.g1] = 0.0
 
 
@@ -1254,26 +1339,20 @@ cdef inline void _lazy_row_step(
     cdef Py_ssize_t j, c
     for p in range(p, end):
         j = indices[p]
-        B.lazy.last[j] = B.lazy.t + 1
+        _last(B.lazy, j)[0] = <int> (B.lazy.t + 1)
         for c in range(M.n_out):
-            _lazy_coordinate(W, j, c, B.steps[c] * data[p], s, d, C, M)
+            _lazy_coordinate(W, j, c, B.steps[c] * data[p], s, d, C, M, B.lazy)
 
 
 cdef inline void _lazy_prefetch(
     const floating *W, const index_t *indices, const index_t *indptr,
-    Py_ssize_t i, const Model *M, const Lazy *Z,
+    Py_ssize_t i, const Model *M,
 ) noexcept nogil:
-    """Ask the cache for a CSR row's weights, bookkeeping and (first
-    output's) optimizer state: the lazy rule reads three arrays the size of
-    the model at random, which outgrow the cache together."""
-    cdef Py_ssize_t p, j
-    cdef const floating *s1 = <const floating *> M.s1
+    """Ask the cache for the records of a CSR row's columns (weights, state
+    and bookkeeping share a record: one line each, see ``_lazy_epoch``)."""
+    cdef Py_ssize_t p
     for p in range(indptr[i], indptr[i + 1]):
-        j = indices[p]
-        __builtin_prefetch(&Z.last[j])
-        __builtin_prefetch(&W[j * M.w1])
-        if s1 != NULL:
-            __builtin_prefetch(&s1[j])
+        __builtin_prefetch(&W[indices[p] * M.w1])
 
 
 cdef void _csr_gradient(
@@ -1309,12 +1388,12 @@ cdef void _csr_gradient(
             if k + 3 < n_rows and X.wide:
                 _lazy_prefetch(
                     W, <const long *> X.indices, <const long *> X.indptr,
-                    order[k + 3], M, B.lazy,
+                    order[k + 3], M,
                 )
             elif k + 3 < n_rows:
                 _lazy_prefetch(
                     W, <const int *> X.indices, <const int *> X.indptr,
-                    order[k + 3], M, B.lazy,
+                    order[k + 3], M,
                 )
             if X.wide:
                 _lazy_row(
@@ -1577,7 +1656,7 @@ cdef void _ftrl_coordinate_step(
             if before == 0.0:
                 z[k] = -(beta / s.lr) * w
             new = _ftrl_update(
-                G[c * B.g0 + j * B.g1], s.lr, w, &z[k], &n[k], M.count * l1,
+                G[c * B.g0 + j * B.g1], s.inverse_lr, w, &z[k], &n[k], M.count * l1,
                 M.count * l2, beta,
             )
             G[c * B.g0 + j * B.g1] = 0.0
@@ -1607,7 +1686,7 @@ cdef void _intercept_step(
             w = _ftrl_weight(z[0], n[0], 0.0, 0.0, M.rate, beta)
             if M.count == 1.0:
                 z[0] = -(beta / s.lr) * w
-            new = _ftrl_update(B.grad_b[c], s.lr, w, z, n, 0.0, 0.0, beta)
+            new = _ftrl_update(B.grad_b[c], s.inverse_lr, w, z, n, 0.0, 0.0, beta)
             B.grad_b[c] = 0.0
             if M.fit_intercept:
                 b[c] = b[c] + (new - w) if B.lazy == NULL else new
@@ -1647,6 +1726,7 @@ cdef void _minibatch_epoch(
         stop = start + batch if start + batch < n_rows else n_rows
         s.size = stop - start
         s.lr = _rate(&C.schedule, M.t)
+        s.inverse_lr = 1.0 / s.lr
         if B.scaled and penalised:
             _scaled_penalty(M, &C.penalty, s.size, sums.penalty)
         _batch_gradient(W, X, T, order, start, stop, n_rows, C, M, B, L, sums.data)
@@ -1666,48 +1746,161 @@ cdef void _minibatch_epoch(
         _fold_scale(W, M)
 
 
+cdef inline void _lazy_single(
+    floating *W, const floating *data, const index_t *indices, Py_ssize_t p,
+    Py_ssize_t end, Py_ssize_t i, const Targets *T, const Step *s, double d,
+    const Components *C, Model *M, Buffers *B, double *data_sums, int code,
+) noexcept nogil:
+    """Row ``i`` alone, one output: what ``_csr_gradient``, ``_lazy_row`` and
+    ``_lazy_row_step`` do for any batch, in two passes over the row instead
+    of three (each column caught up as its product is taken, then each
+    column's step). ``code`` is the rule's, a literal at each call
+    (``_lazy_singles``), so that the compiler specialises the loops."""
+    cdef const Lazy *Z = B.lazy
+    cdef Py_ssize_t q, a, t = Z.t, q1 = Z.q1, pinned = C.loss.pinned
+    cdef double dot = 0.0, dot2 = 0.0, step
+    cdef floating *x
+    cdef int *last
+    for q in range(p, end):
+        x = &W[indices[q] * q1]
+        last = <int *> (x - 1)
+        a = last[0]
+        if a < t:
+            last[0] = <int> t
+            _catch_up_entry(x, x + 1, x + 2, a, t, code, C, M, Z)
+        # Two chains of additions, as _csr_dots.
+        if (q - p) & 1:
+            dot2 += data[q] * x[0]
+        else:
+            dot += data[q] * x[0]
+    B.scores[pinned] = (dot + dot2) + (<const floating *> M.b)[0]
+    _row_loss(
+        &C.loss, T.y_idx[i], 1, B.scores, B.grads, NULL,
+        (<const floating *> T.weight)[i], data_sums, floating is float,
+    )
+    step = B.grads[pinned] * (<const floating *> T.row_scale)[i]
+    B.steps[0] = step
+    if M.fit_intercept:
+        B.grad_b[0] += step
+    for q in range(p, end):
+        x = &W[indices[q] * q1]
+        (<int *> (x - 1))[0] = <int> (t + 1)
+        _step_entry(x, x + 1, x + 2, step * data[q], s, d, code, C, M)
+
+
+cdef void _lazy_singles(
+    floating *W, const Rows *X, const Targets *T, const Py_ssize_t *order,
+    Py_ssize_t k, Py_ssize_t n_rows, const Step *s, double d, const Components *C,
+    Model *M, Buffers *B, double *data_sums,
+) noexcept nogil:
+    """Row ``order[k]`` alone, one output: ``_lazy_single`` specialised for
+    the rule (and the index type)."""
+    cdef Py_ssize_t i = order[k]
+    cdef int code = C.optimizer.code
+    _prefetch_ahead(X, T, order, k, n_rows, W, M)
+    if X.wide:
+        if k + 3 < n_rows:
+            _lazy_prefetch(
+                W, <const long *> X.indices, <const long *> X.indptr, order[k + 3], M
+            )
+        _lazy_single_coded(
+            W, <const floating *> X.values, <const long *> X.indices,
+            (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1], i, T, s,
+            d, C, M, B, data_sums, code,
+        )
+    else:
+        if k + 3 < n_rows:
+            _lazy_prefetch(
+                W, <const int *> X.indices, <const int *> X.indptr, order[k + 3], M
+            )
+        _lazy_single_coded(
+            W, <const floating *> X.values, <const int *> X.indices,
+            (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1], i, T, s, d,
+            C, M, B, data_sums, code,
+        )
+
+
+cdef inline void _lazy_single_coded(
+    floating *W, const floating *data, const index_t *indices, Py_ssize_t p,
+    Py_ssize_t end, Py_ssize_t i, const Targets *T, const Step *s, double d,
+    const Components *C, Model *M, Buffers *B, double *data_sums, int code,
+) noexcept nogil:
+    """``_lazy_single`` with a literal ``code`` in each branch."""
+    if code == MOMENTUM:
+        _lazy_single(W, data, indices, p, end, i, T, s, d, C, M, B, data_sums, MOMENTUM)
+    elif code == NESTEROV:
+        _lazy_single(W, data, indices, p, end, i, T, s, d, C, M, B, data_sums, NESTEROV)
+    elif code == ADAGRAD:
+        _lazy_single(W, data, indices, p, end, i, T, s, d, C, M, B, data_sums, ADAGRAD)
+    elif code == RMSPROP:
+        _lazy_single(W, data, indices, p, end, i, T, s, d, C, M, B, data_sums, RMSPROP)
+    elif code == ADAM:
+        _lazy_single(W, data, indices, p, end, i, T, s, d, C, M, B, data_sums, ADAM)
+    else:
+        _lazy_single(W, data, indices, p, end, i, T, s, d, C, M, B, data_sums, FTRL)
+
+
 DEF FOLD = 1e-100  # skgd._lazy.FOLD
 
 
 cdef void _lazy_epoch(
-    floating *W,
+    floating *W_,
     const Rows *X,
     const Targets *T,
     const Py_ssize_t *order,
     Py_ssize_t n_rows,
     Py_ssize_t batch,
     const Components *C,
-    Model *M,
+    Model *M_,
     Buffers *B,
     Sums *sums,
 ) noexcept nogil:
     """The lazy rule on CSR rows (``skgd._lazy.LazyEpochs.run``): per batch,
     the touched columns caught up, the data gradient, their steps; every
-    column caught up at the end, and the penalty at the final weights."""
+    column caught up at the end, and the penalty at the final weights.
+
+    A step reads a column's weight, optimizer state and last step at random:
+    from three arrays the size of the model, they would cost three cache
+    misses. The epoch keeps them together in one record per column instead
+    (``Z.records``: the last step, then per output the weight and the
+    state), filled from the arrays first and emptied into them last."""
     cdef Lazy *Z = B.lazy
+    cdef floating *R = <floating *> Z.records
+    cdef Model Mc = M_[0]
+    cdef Model *M = &Mc
+    cdef floating *W = R + 1
     cdef Py_ssize_t start = 0, stop, t, j, c, nf = M.n_features
+    cdef Py_ssize_t slots = Z.q0 - 1
     cdef Step s
     cdef double d, w, sq, ab, l1 = C.penalty.l1, l2 = C.penalty.l2
     cdef bint ftrl = C.optimizer.code == FTRL
-    cdef floating *z = <floating *> M.s1
+    _to_records(W_, M_, R, Z, slots)
+    M.w0, M.w1 = Z.q0, Z.q1
+    M.s1 = <void *> (R + 2)
+    M.s2 = <void *> (R + 3) if slots > 1 else NULL
     s.averaging = False
     s.kk = 1.0
     Z.t = 0
+    Z.inverse_rate = 1.0 / M.rate
     while start < n_rows:
         stop = start + batch if start + batch < n_rows else n_rows
         t = Z.t
         s.size = stop - start
         s.lr = _rate(&C.schedule, M.t)
+        s.inverse_lr = 1.0 / s.lr
         _prepare_step(&s, C, M)
         s.averaging = False
         Z.v_corr = s.v_corr
         Z.count = M.count - 1.0  # the weights come from the steps before
         if ftrl and M.count == 1.0:
             # The first update centres z at the weights it starts from.
-            for c in range(M.n_out):
-                for j in range(nf):
-                    z[c * nf + j] = -(C.optimizer.p[0] / s.lr) * W[c * M.w0 + j * M.w1]
+            for j in range(nf):
+                for c in range(M.n_out):
+                    R[j * Z.q1 + c * Z.q0 + 2] = -(C.optimizer.p[0] / s.lr) * W[
+                        c * M.w0 + j * M.w1
+                    ]
             M.rate = s.lr
+            Z.inverse_rate = s.inverse_lr
         d = _decay(s.lr * l2) if l2 != 0.0 and not ftrl else 1.0
         if Z.P[t] * d < FOLD:
             # Every column to step t, and the products start again.
@@ -1715,8 +1908,13 @@ cdef void _lazy_epoch(
             Z.P[t] = 1.0
             Z.R[t] = 1.0
             Z.F[t] = 0.0
-        _csr_gradient(W, X, T, order, start, stop, n_rows, C, M, B, sums.data)
-        if not Z.single:
+        if Z.single and M.n_out == 1:
+            _lazy_singles(W, X, T, order, start, n_rows, &s, d, C, M, B, sums.data)
+        else:
+            _csr_gradient(W, X, T, order, start, stop, n_rows, C, M, B, sums.data)
+        if Z.single and M.n_out == 1:
+            pass
+        elif not Z.single:
             _lazy_step(W, &s, d, C, M, B)
         elif X.wide:
             _lazy_row_step(
@@ -1738,17 +1936,20 @@ cdef void _lazy_epoch(
         Z.R[t + 1] = 1.0 / (Z.P[t + 1] if Z.P[t + 1] > FOLD else FOLD)
         Z.F[t + 1] = Z.F[t] + s.lr * Z.R[t + 1]
         M.rate = s.lr
+        Z.inverse_rate = s.inverse_lr
         M.t = M.t + 1.0
         Z.t = t + 1
         start = stop
     Z.count = M.count
     _catch_up_all(W, C, M, Z)
+    _from_records(W_, M_, R, Z, slots)
+    M_.t, M_.count, M_.rate = M.t, M.count, M.rate
     if l1 != 0.0 or l2 != 0.0:
         for c in range(M.n_out):
             sq = 0.0
             ab = 0.0
             for j in range(nf):
-                w = W[c * M.w0 + j * M.w1]
+                w = W_[c * M_.w0 + j * M_.w1]
                 sq += w * w
                 ab += fabs(w)
             sums.penalty[c] += n_rows * (0.5 * l2 * sq + l1 * ab)
@@ -2070,10 +2271,10 @@ def epoch(
     cdef Py_ssize_t n_rows = order.shape[0]
     cdef bint single_row = batch == 1 and C.optimizer.code == SGD
     cdef bint lazy = tables is not None
-    cdef Py_ssize_t[::1] last
     cdef double[::1] P, R_, F
     cdef const double[:, ::1] table_view
-    cdef Py_ssize_t n_steps, k
+    cdef Py_ssize_t n_steps, k, slots
+    cdef void *records
     if lazy and not (R.sparse and C.optimizer.code != SGD):
         raise ValueError("the lazy rule needs CSR rows and a rule other than plain SGD")
     if per_row and not (single_row and (R.sparse or R.inc > 0)):
@@ -2093,15 +2294,24 @@ def epoch(
     B.lazy = NULL
     if lazy:
         n_steps = (n_rows + batch - 1) // batch
-        last = np.zeros(R.n_cols, dtype=np.intp)
+        if n_steps >= 2**31 - 1:
+            raise ValueError("the lazy rule takes fewer than 2**31 batches per call")
+        # One record per column: its last step (an int in the first slot),
+        # then per output its weight and its optimizer state.
+        slots = 2 if C.optimizer.code in (ADAM, FTRL) else 1
+        Z.q0 = 1 + slots
+        Z.q1 = 1 + M.n_out * Z.q0
+        records = _aligned(keep, R.n_cols * Z.q1, dtype)
+        Z.records = <char *> records
+        Z.record_bytes = Z.q1 * dtype.itemsize
         P = np.ones(n_steps + 1)
         R_ = np.ones(n_steps + 1)
         F = np.zeros(n_steps + 1)
         table_view = np.ascontiguousarray(tables, dtype=np.float64)
         if table_view.shape[0] != 2 or table_view.shape[1] < n_steps + 1:
             raise ValueError("tables needs two rows of 1 + the number of batches")
-        keep.extend([last, P, R_, F, table_view])
-        Z.last, Z.P, Z.R, Z.F = &last[0], &P[0], &R_[0], &F[0]
+        keep.extend([P, R_, F, table_view])
+        Z.P, Z.R, Z.F = &P[0], &R_[0], &F[0]
         Z.powers, Z.movement = &table_view[0, 0], &table_view[1, 0]
         Z.n_table = n_steps + 1
         for k in range(1, n_steps + 1):

@@ -134,7 +134,7 @@ class LazyEpochs:
         g = grad.astype(float)
         if opt.proximal:
             z, n = opt_state["z"][0][index], opt_state["n"][0][index]
-            sigma_w = (np.sqrt(n + g * g) - np.sqrt(n)) / lr * w
+            sigma_w = (np.sqrt(n + g * g) - np.sqrt(n)) * (1.0 / lr) * w
             opt_state["z"][0][index] = z + g - sigma_w
             opt_state["n"][0][index] = n + g * g
             count = opt_state["count"]
@@ -154,7 +154,7 @@ class LazyEpochs:
         if opt.proximal:
             z, n = opt_state["z"][1], opt_state["n"][1]
             w = opt.weights(z, n, rate_before, 0.0, 0.0)
-            z[...] = z + g - (np.sqrt(n + g * g) - np.sqrt(n)) / lr * w
+            z[...] = z + g - (np.sqrt(n + g * g) - np.sqrt(n)) * (1.0 / lr) * w
             n[...] = n + g * g
             new = opt.weights(z, n, lr, 0.0, 0.0)
         else:

@@ -656,7 +656,7 @@ class FTRL(Optimizer):
         """The weights of the state ``(z, n)`` for penalty strengths ``l1``,
         ``l2`` (already multiplied by the step count) at rate ``rate``."""
         shrunk = np.sign(z) * np.maximum(np.abs(z) - l1, 0.0)
-        return -shrunk / ((self.beta + np.sqrt(n)) / rate + l2)
+        return -shrunk / ((self.beta + np.sqrt(n)) * (1.0 / rate) + l2)
 
     def update(self, grads, state, lr, penalties=None):
         """As :meth:`Optimizer.update`; ``penalties`` holds one ``(l1, l2)``
@@ -668,7 +668,7 @@ class FTRL(Optimizer):
             w = self.weights(z, n, state["rate"], count * l1, count * l2)
             if count == 0:
                 z[...] = -(self.beta / lr) * w
-            z[...] = z + g - (np.sqrt(n + g * g) - np.sqrt(n)) / lr * w
+            z[...] = z + g - (np.sqrt(n + g * g) - np.sqrt(n)) * (1.0 / lr) * w
             n[...] = n + g * g
             new = self.weights(z, n, lr, (count + 1) * l1, (count + 1) * l2)
             steps.append((new - w).astype(g.dtype, copy=False))
