@@ -160,6 +160,7 @@ cdef struct Lazy:
     # on the velocity of k zero-gradient steps' movement.
     char *records  # per column: its last step (an int), weights and state
     Py_ssize_t record_bytes
+    Py_ssize_t slots  # optimizer state values per weight
     Py_ssize_t q0  # elements from one output's weight to the next's in a record
     Py_ssize_t q1  # elements from one record to the next
     double *P

@@ -1153,40 +1153,51 @@ cdef inline void _csr_mark_and_add(
                 G[c * B.g0 + j * B.g1] += B.steps[c] * data[q]
 
 
+# A column's record: an 8-byte header (two ints: the step the column is
+# current to, and the last step whose batch touched it), then per output its
+# weight, its optimizer state (``Z.slots`` values) and, for batches of
+# several rows, its data gradient. ``W`` points at the first weight:
+# ``W[c * Z.q0 + j * Z.q1]``, the header 8 bytes before output 0's weight.
+
+
 cdef inline int *_last(const Lazy *Z, Py_ssize_t j) noexcept nogil:
-    """The step column ``j`` is current to: the first slot of its record."""
+    """Column ``j``'s header: [0] the step it is current to, [1] its mark."""
     return <int *> (Z.records + j * Z.record_bytes)
 
 
-cdef void _to_records(
-    const floating *W, const Model *M, floating *R, const Lazy *Z, Py_ssize_t slots
-) noexcept nogil:
-    """The weights and optimizer state of each column into its record."""
+cdef void _to_records(const floating *W_, const Model *M, floating *W, const Lazy *Z) noexcept nogil:
+    """The weights and optimizer state of each column into its record
+    (``W_`` and ``M``: the model's arrays; ``W``: the records' weights)."""
     cdef Py_ssize_t j, c, q, nf = M.n_features
+    cdef floating *x
     cdef const floating *state[2]
     state[0] = <const floating *> M.s1
     state[1] = <const floating *> M.s2
     for j in range(nf):
         _last(Z, j)[0] = 0
+        _last(Z, j)[1] = -1
         for c in range(M.n_out):
-            R[j * Z.q1 + c * Z.q0 + 1] = W[c * M.w0 + j * M.w1]
-            for q in range(slots):
-                R[j * Z.q1 + c * Z.q0 + 2 + q] = state[q][c * nf + j]
+            x = &W[j * Z.q1 + c * Z.q0]
+            x[0] = W_[c * M.w0 + j * M.w1]
+            for q in range(Z.slots):
+                x[1 + q] = state[q][c * nf + j]
+            if Z.q0 > 1 + Z.slots:
+                x[1 + Z.slots] = 0.0
 
 
-cdef void _from_records(
-    floating *W, const Model *M, const floating *R, const Lazy *Z, Py_ssize_t slots
-) noexcept nogil:
+cdef void _from_records(floating *W_, const Model *M, const floating *W, const Lazy *Z) noexcept nogil:
     """Each column's record back into the weights and optimizer state."""
     cdef Py_ssize_t j, c, q, nf = M.n_features
+    cdef const floating *x
     cdef floating *state[2]
     state[0] = <floating *> M.s1
     state[1] = <floating *> M.s2
     for j in range(nf):
         for c in range(M.n_out):
-            W[c * M.w0 + j * M.w1] = R[j * Z.q1 + c * Z.q0 + 1]
-            for q in range(slots):
-                state[q][c * nf + j] = R[j * Z.q1 + c * Z.q0 + 2 + q]
+            x = &W[j * Z.q1 + c * Z.q0]
+            W_[c * M.w0 + j * M.w1] = x[0]
+            for q in range(Z.slots):
+                state[q][c * nf + j] = x[1 + q]
 
 
 cdef inline void _catch_up_entry(
@@ -1266,12 +1277,16 @@ cdef inline void _lazy_row(
     """Catch a CSR row's columns up; in a batch of several rows, only on a
     column's first mark as touched (one row alone has no repeated column)."""
     cdef Py_ssize_t j
+    cdef int *head
+    cdef int step = <int> B.lazy.t
     for p in range(p, end):
         j = indices[p]
         if B.lazy.single:
             _catch_up(W, j, C, M, B.lazy)
-        elif not B.touched[j]:
-            B.touched[j] = 1
+            continue
+        head = _last(B.lazy, j)
+        if head[1] != step:
+            head[1] = step
             B.cols[B.n_cols] = j
             B.n_cols = B.n_cols + 1
             _catch_up(W, j, C, M, B.lazy)
@@ -1313,20 +1328,34 @@ cdef inline void _lazy_coordinate(
     )
 
 
+cdef inline void _lazy_add(
+    floating *W, const floating *data, const index_t *indices, Py_ssize_t p,
+    Py_ssize_t end, Buffers *B, Py_ssize_t n_out,
+) noexcept nogil:
+    """Add a CSR row's ``B.steps[c] * x`` to its columns' gradient slots."""
+    cdef Py_ssize_t c, g = 1 + B.lazy.slots
+    cdef floating *x
+    for p in range(p, end):
+        x = &W[indices[p] * B.lazy.q1]
+        for c in range(n_out):
+            x[c * B.lazy.q0 + g] += B.steps[c] * data[p]
+
+
 cdef void _lazy_step(
     floating *W, const Step *s, double d, const Components *C, Model *M,
     Buffers *B,
 ) noexcept nogil:
-    """The columns the batch touched take their steps, and are then current
-    to the next step."""
-    cdef Py_ssize_t q, j, c
-    cdef floating *G = <floating *> B.G
+    """The columns the batch touched take their steps along the gradients
+    in their records, and are then current to the next step."""
+    cdef Py_ssize_t q, j, c, g = 1 + B.lazy.slots
+    cdef floating *x
     for q in range(B.n_cols):
         j = B.cols[q]
         _last(B.lazy, j)[0] = <int> (B.lazy.t + 1)
         for c in range(M.n_out):
-            _lazy_coordinate(W, j, c, G[c * B.g0 + j * B.g1], s, d, C, M, B.lazy)
-            G[c * B.g0 + j * B.g1] = 0.0
+            x = &W[c * M.w0 + j * M.w1]
+            _lazy_coordinate(W, j, c, x[g], s, d, C, M, B.lazy)
+            x[g] = 0.0
 
 
 cdef inline void _lazy_row_step(
@@ -1422,6 +1451,22 @@ cdef void _csr_gradient(
             if B.replay:
                 B.Gs[(k - start) * n_out + c] = B.steps[c]
         if B.replay or (B.lazy != NULL and B.lazy.single):
+            continue
+        if B.lazy != NULL:
+            if not nonzero:
+                continue
+            if X.wide:
+                _lazy_add(
+                    W, <const floating *> X.values, <const long *> X.indices,
+                    (<const long *> X.indptr)[i], (<const long *> X.indptr)[i + 1],
+                    B, n_out,
+                )
+            else:
+                _lazy_add(
+                    W, <const floating *> X.values, <const int *> X.indices,
+                    (<const int *> X.indptr)[i], (<const int *> X.indptr)[i + 1],
+                    B, n_out,
+                )
             continue
         if X.wide:
             _csr_mark_and_add(
@@ -1763,7 +1808,7 @@ cdef inline void _lazy_single(
     cdef int *last
     for q in range(p, end):
         x = &W[indices[q] * q1]
-        last = <int *> (x - 1)
+        last = <int *> (<char *> x - 8)  # the record's header
         a = last[0]
         if a < t:
             last[0] = <int> t
@@ -1784,7 +1829,7 @@ cdef inline void _lazy_single(
         B.grad_b[0] += step
     for q in range(p, end):
         x = &W[indices[q] * q1]
-        (<int *> (x - 1))[0] = <int> (t + 1)
+        (<int *> (<char *> x - 8))[0] = <int> (t + 1)
         _step_entry(x, x + 1, x + 2, step * data[q], s, d, code, C, M)
 
 
@@ -1865,19 +1910,17 @@ cdef void _lazy_epoch(
     (``Z.records``: the last step, then per output the weight and the
     state), filled from the arrays first and emptied into them last."""
     cdef Lazy *Z = B.lazy
-    cdef floating *R = <floating *> Z.records
     cdef Model Mc = M_[0]
     cdef Model *M = &Mc
-    cdef floating *W = R + 1
+    cdef floating *W = <floating *> (Z.records + 8)
     cdef Py_ssize_t start = 0, stop, t, j, c, nf = M.n_features
-    cdef Py_ssize_t slots = Z.q0 - 1
     cdef Step s
     cdef double d, w, sq, ab, l1 = C.penalty.l1, l2 = C.penalty.l2
     cdef bint ftrl = C.optimizer.code == FTRL
-    _to_records(W_, M_, R, Z, slots)
+    _to_records(W_, M_, W, Z)
     M.w0, M.w1 = Z.q0, Z.q1
-    M.s1 = <void *> (R + 2)
-    M.s2 = <void *> (R + 3) if slots > 1 else NULL
+    M.s1 = <void *> (W + 1)
+    M.s2 = <void *> (W + 2) if Z.slots > 1 else NULL
     s.averaging = False
     s.kk = 1.0
     Z.t = 0
@@ -1896,7 +1939,7 @@ cdef void _lazy_epoch(
             # The first update centres z at the weights it starts from.
             for j in range(nf):
                 for c in range(M.n_out):
-                    R[j * Z.q1 + c * Z.q0 + 2] = -(C.optimizer.p[0] / s.lr) * W[
+                    W[j * Z.q1 + c * Z.q0 + 1] = -(C.optimizer.p[0] / s.lr) * W[
                         c * M.w0 + j * M.w1
                     ]
             M.rate = s.lr
@@ -1929,8 +1972,6 @@ cdef void _lazy_epoch(
                 (<const int *> X.indptr)[order[start] + 1], &s, d, C, M, B,
             )
         _intercept_step(W, &s, C, M, B)
-        for j in range(B.n_cols):
-            B.touched[B.cols[j]] = 0
         B.n_cols = 0
         Z.P[t + 1] = Z.P[t] * d
         Z.R[t + 1] = 1.0 / (Z.P[t + 1] if Z.P[t + 1] > FOLD else FOLD)
@@ -1942,7 +1983,7 @@ cdef void _lazy_epoch(
         start = stop
     Z.count = M.count
     _catch_up_all(W, C, M, Z)
-    _from_records(W_, M_, R, Z, slots)
+    _from_records(W_, M_, W, Z)
     M_.t, M_.count, M_.rate = M.t, M.count, M.rate
     if l1 != 0.0 or l2 != 0.0:
         for c in range(M.n_out):
@@ -2273,7 +2314,7 @@ def epoch(
     cdef bint lazy = tables is not None
     cdef double[::1] P, R_, F
     cdef const double[:, ::1] table_view
-    cdef Py_ssize_t n_steps, k, slots
+    cdef Py_ssize_t n_steps, k
     cdef void *records
     if lazy and not (R.sparse and C.optimizer.code != SGD):
         raise ValueError("the lazy rule needs CSR rows and a rule other than plain SGD")
@@ -2298,9 +2339,11 @@ def epoch(
             raise ValueError("the lazy rule takes fewer than 2**31 batches per call")
         # One record per column: its last step (an int in the first slot),
         # then per output its weight and its optimizer state.
-        slots = 2 if C.optimizer.code in (ADAM, FTRL) else 1
-        Z.q0 = 1 + slots
-        Z.q1 = 1 + M.n_out * Z.q0
+        # The header (8 bytes), then per output: the weight, the state, and
+        # for batches of several rows the gradient.
+        Z.slots = 2 if C.optimizer.code in (ADAM, FTRL) else 1
+        Z.q0 = 1 + Z.slots + (batch > 1)
+        Z.q1 = 8 // dtype.itemsize + M.n_out * Z.q0
         records = _aligned(keep, R.n_cols * Z.q1, dtype)
         Z.records = <char *> records
         Z.record_bytes = Z.q1 * dtype.itemsize
