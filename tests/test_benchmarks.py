@@ -7,6 +7,7 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -114,3 +115,28 @@ def test_sgd_suite_swaps_the_class_and_compares_outcomes():
         assert record["swapped"]["made"] > 0
     text = suite.report(results)
     assert text.startswith("test_sgd.py: 4 tests exercise the class; 4 passed")
+
+
+def test_sparse_runs_every_rule_beside_its_peers(capsys):
+    """The hashed workload on tiny data: a row per rule and batch size, the
+    references first, ratios against them, sound accuracies."""
+    sparse = _script("sparse")
+    X, y = sparse.hashed_sparse(500, seed=1)
+    assert X.shape[1] == sparse.N_FEATURES and X.has_canonical_format
+    assert np.all(np.diff(X.indptr) == sparse.NNZ_PER_ROW)
+    data = (X[:400], y[:400], X[400:], y[400:])
+    lines = []
+    rows, references = sparse.run(data, repeats=1, max_seconds=60.0, emit=lines.append)
+    assert len(lines) == len(rows)
+    names = [(r["workload"], r["batch_size"]) for r in rows]
+    for optimizer in sparse.OPTIMIZERS:
+        for batch_size in sparse.BATCH_SIZES:
+            assert (f"skgd {optimizer}", batch_size) in names
+    assert {"skgd sgd b1", "SGDClassifier"} <= set(references)
+    for row in rows:
+        if row.get("epoch_s") is not None:
+            assert row["epoch_s"] > 0
+        if row.get("accuracy") is not None:
+            assert 0.0 <= row["accuracy"] <= 1.0
+    json.dumps(rows)
+    capsys.readouterr()
