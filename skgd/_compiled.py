@@ -35,6 +35,8 @@ for bit the same for every ``n_jobs``. Dense mini-batches are matrix
 products over all columns at once, which BLAS threads by itself.
 """
 
+import os
+
 import numpy as np
 import scipy.sparse as sp
 from joblib import effective_n_jobs
@@ -44,10 +46,38 @@ from threadpoolctl import ThreadpoolController
 
 from skgd._component import declared_kernel
 
-try:
-    from skgd import _fast
-except ImportError:  # pragma: no cover - exercised by the fallback test
-    _fast = None
+
+def _import_kernel():
+    """``skgd._fast``, its OpenMP runtime told to spin briefly.
+
+    An idle OpenMP thread of GCC's runtime spins 300,000 times before it
+    sleeps (OMP_WAIT_POLICY unset): after every dense epoch the second lane
+    would burn a core for milliseconds while Python works, and on a busy
+    machine take it from other programs. GOMP_SPINCOUNT=10000 keeps the
+    quick hand-over between the batches of an epoch (measured as fast as the
+    default) and sleeps soon after. The runtime reads its environment once,
+    when it loads, which is here unless another module loaded it first; the
+    user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins, and the environment
+    is restored at once.
+    """
+    keys = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+    mine = not any(key in os.environ for key in keys)
+    if mine:
+        os.environ["GOMP_SPINCOUNT"] = str(SPIN_COUNT)
+    try:
+        from skgd import _fast
+    except ImportError:  # pragma: no cover - exercised by the fallback test
+        _fast = None
+    finally:
+        if mine:
+            del os.environ["GOMP_SPINCOUNT"]
+    return _fast
+
+
+#: Spins of an idle OpenMP thread before it sleeps (see _import_kernel).
+SPIN_COUNT = 10_000
+
+_fast = _import_kernel()
 
 #: Set to False to force the NumPy engine (tests compare the two).
 ENABLED = True
@@ -58,12 +88,31 @@ KERNELS = ("epoch", "saga_epoch")
 _threadpools = None  # a ThreadpoolController, made on first use (it scans)
 
 
-def _lane_threads():
+#: Dense batches run their two lanes in two threads only for steps of at
+#: least this many multiply-adds (rows x features x outputs) in epochs of at
+#: least LANE_EPOCH_WORK: below, handing half a step to another thread costs
+#: more than it saves (measured on 100,000 x 100 rows and 10 classes: 31 ms
+#: an epoch in one thread against 39 ms in two at batch 128, 34 against 21
+#: at batch 256), and a short epoch, e.g. the full batch of a small data
+#: set, would wake the second thread for a fraction of a millisecond of
+#: work, and wait for it when another program holds the other core (digits'
+#: full batch: 0.2 ms an epoch alone, up to 24 ms beside a busy process).
+LANE_STEP_WORK = 200_000
+LANE_EPOCH_WORK = 4_000_000
+
+
+def _lane_threads(batch, n_rows, n_features, n_outputs):
     """Threads for the two lanes of large dense batches (OpenMP).
 
-    As scikit-learn's OpenMP code: OMP_NUM_THREADS, threadpoolctl limits and
-    the number of cores bound it.
+    Two where both the step and the epoch are large enough to share
+    (``LANE_STEP_WORK``, ``LANE_EPOCH_WORK``); as scikit-learn's OpenMP
+    code, OMP_NUM_THREADS, threadpoolctl limits and the number of cores
+    bound it. The lanes are fixed, so the model is the same for any number
+    of threads.
     """
+    width = n_features * n_outputs
+    if min(batch, n_rows) * width < LANE_STEP_WORK or n_rows * width < LANE_EPOCH_WORK:
+        return 1
     return max(1, min(2, _openmp_effective_n_threads()))
 
 
@@ -297,7 +346,9 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
         order=order,
         batch=engine.batch,
         per_row=per_row,
-        n_threads=1 if sparse or per_row else _lane_threads(),
+        n_threads=1
+        if sparse or per_row
+        else _lane_threads(engine.batch, n, X.shape[1], state.coef.shape[0]),
         tables=engine.optimizer.sparse_tables(-(-n // engine.batch)) if lazy else None,
     )
     components = _components(engine, specs, state.sched_state)

@@ -140,3 +140,15 @@ def test_sparse_runs_every_rule_beside_its_peers(capsys):
             assert 0.0 <= row["accuracy"] <= 1.0
     json.dumps(rows)
     capsys.readouterr()
+
+
+def test_spin_times_the_demonstration_and_reads_its_full_batch_rows():
+    """benchmarks/spin.py: one short demonstration run, its four full-batch
+    rows found, and the table with the ratio of the contended cases."""
+    spin = _script("spin")
+    seconds, full = spin.time_demo(max_iter=2)
+    assert seconds > 0 and full > 0
+    table, ratio = spin._table(
+        {"alone": (1.0, 0.1), "contended": (2.2, 0.2), "contended, passive": (2.0, 0.1)}
+    )
+    assert ratio == pytest.approx(1.1) and "| 1.00 | 2.20 | 2.00 | 1.10 |" in table

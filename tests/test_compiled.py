@@ -566,7 +566,9 @@ def test_lanes_give_the_same_bits_on_any_number_of_threads(batch_size, monkeypat
     X, y = _problem(4, n_samples=1500, n_features=7)
     fits = []
     for threads in (1, 2):
-        monkeypatch.setattr(_compiled, "_lane_threads", lambda threads=threads: threads)
+        monkeypatch.setattr(
+            _compiled, "_lane_threads", lambda *shape, threads=threads: threads
+        )
         fits.append(
             GDClassifier(
                 loss="softmax",
@@ -650,3 +652,53 @@ def test_compiled_saga_equals_numpy_saga(optimizer, case, sparse, dtype, monkeyp
     np.testing.assert_allclose(compiled.loss_curve_, reference.loss_curve_, rtol=rtol)
     if penalty in ("l1", "elasticnet"):
         assert np.count_nonzero(compiled.coef_ == 0) > 0
+
+
+def test_two_lanes_only_for_work_worth_sharing(monkeypatch):
+    """A small step or a short epoch stays in one thread (waking a second
+    costs more than it saves, and stalls when another program holds the
+    other core); large ones get the cores OpenMP allows."""
+    monkeypatch.setattr(_compiled, "_openmp_effective_n_threads", lambda: 8)
+    lanes = _compiled._lane_threads
+    assert lanes(256, 100_000, 100, 10) == 2  # 256k multiply-adds a step
+    assert lanes(128, 100_000, 100, 10) == 1  # 128k: one thread is faster
+    assert lanes(10**9, 1347, 64, 10) == 1  # digits' full batch: 0.9M an epoch
+    assert lanes(10**9, 100_000, 100, 10) == 2
+    monkeypatch.setattr(_compiled, "_openmp_effective_n_threads", lambda: 1)
+    assert lanes(256, 100_000, 100, 10) == 1  # OMP_NUM_THREADS=1
+
+
+def test_importing_the_kernel_leaves_the_environment_as_it_was():
+    """GOMP_SPINCOUNT is set only while the kernel (and its OpenMP runtime)
+    loads: afterwards the environment holds no trace of it, and a user's
+    own OMP_WAIT_POLICY is left alone (their setting wins)."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import os; from skgd import _compiled; "
+        "print(_compiled._fast is not None, os.environ.get('GOMP_SPINCOUNT'))"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["True", "None"]
+    env["OMP_WAIT_POLICY"] = "active"
+    out = subprocess.run(
+        [sys.executable, "-c", code + "; print(os.environ['OMP_WAIT_POLICY'])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == ["True", "None", "active"]
