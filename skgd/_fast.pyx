@@ -225,24 +225,6 @@ cdef inline double _passive_aggressive_rate(
 
 
 cdef inline double _optimizer_step(
-    const OptimizerSpec *O,
-    double g,
-    double lr,
-    const Step *s,
-    floating *s1,
-    floating *s2,
-    double *precond,
-) noexcept nogil:
-    """The step of one coordinate with gradient ``g``; updates its state.
-
-    The same arithmetic as ``skgd.optimizers``; ``precond`` (unless NULL)
-    receives the per-coordinate factor on ``lr`` of the adaptive rules,
-    which scales their L1 truncation.
-    """
-    return _coded_step(O.code, O, g, lr, s, s1, s2, precond)
-
-
-cdef inline double _coded_step(
     int code,
     const OptimizerSpec *O,
     double g,
@@ -252,8 +234,14 @@ cdef inline double _coded_step(
     floating *s2,
     double *precond,
 ) noexcept nogil:
-    """``_optimizer_step`` for the rule ``code`` (a constant where the caller
-    specialises its loop on it)."""
+    """The step of one coordinate with gradient ``g`` under rule ``code``
+    (``O.code``, or a literal where the caller specialises its loop on it);
+    updates its state.
+
+    The same arithmetic as ``skgd.optimizers``; ``precond`` (unless NULL)
+    receives the per-coordinate factor on ``lr`` of the adaptive rules,
+    which scales their L1 truncation.
+    """
     cdef double root
     if code == SGD:
         return -lr * g
@@ -1307,7 +1295,7 @@ cdef inline void _step_entry(
         )
         return
     # The factor on the rate is only needed for the L1 threshold.
-    delta = _coded_step(
+    delta = _optimizer_step(
         code, &C.optimizer, g, s.lr, s, s1, s2, &precond if l1 != 0.0 else NULL
     )
     w = d * x[0] + delta
@@ -1655,7 +1643,8 @@ cdef void _coordinate_step(
             g = G[c * B.g0 + j * B.g1] + l2 * w
             G[c * B.g0 + j * B.g1] = 0.0
             step = _optimizer_step(
-                &C.optimizer, g, s.lr, s, _at(s1, k), _at(s2, k), &precond
+                C.optimizer.code, &C.optimizer, g, s.lr, s, _at(s1, k), _at(s2, k),
+                &precond,
             )
             W[c * M.w0 + j * M.w1] = w + step
             if l1 != 0.0:
@@ -1737,8 +1726,8 @@ cdef void _intercept_step(
                 b[c] = b[c] + (new - w) if B.lazy == NULL else new
         else:
             step = _optimizer_step(
-                &C.optimizer, B.grad_b[c], s.lr, s, _at(<floating *> M.s1_b, c),
-                _at(<floating *> M.s2_b, c), &precond,
+                C.optimizer.code, &C.optimizer, B.grad_b[c], s.lr, s,
+                _at(<floating *> M.s1_b, c), _at(<floating *> M.s2_b, c), &precond,
             )
             B.grad_b[c] = 0.0
             if M.fit_intercept:

@@ -231,6 +231,17 @@ def test_ftrl_is_lazy_by_construction(penalty):
         assert np.any(sparse.coef_ == 0.0)
 
 
+def _both_engines(params, X, y, monkeypatch):
+    """The fits of the compiled engine and of the NumPy engine."""
+    fits = []
+    for enabled in (True, False):
+        monkeypatch.setattr(_compiled, "ENABLED", enabled)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(GDClassifier(**params).fit(X, y))
+    return fits
+
+
 CASES = {
     "softmax": dict(loss="softmax", n_classes=3),
     "ovr-hinge": dict(loss="hinge", n_classes=3),
@@ -259,13 +270,7 @@ def test_compiled_lazy_rule_equals_numpy(case, name, penalty, dtype, monkeypatch
         tol=None,
         random_state=0,
     )
-    fits = []
-    for enabled in (True, False):
-        monkeypatch.setattr(_compiled, "ENABLED", enabled)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fits.append(GDClassifier(**params).fit(X, y))
-    compiled, reference = fits
+    compiled, reference = _both_engines(params, X, y, monkeypatch)
     rtol, atol = (1e-10, 1e-12) if dtype == np.float64 else (1e-4, 1e-5)
     np.testing.assert_allclose(compiled.coef_, reference.coef_, rtol=rtol, atol=atol)
     np.testing.assert_allclose(
@@ -294,12 +299,7 @@ def test_strong_decay_folds_and_clamps(name, alpha, eta0, monkeypatch):
         tol=None,
         shuffle=False,
     )
-    fits = []
-    for enabled in (True, False):
-        monkeypatch.setattr(_compiled, "ENABLED", enabled)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fits.append(GDClassifier(**params).fit(X, y))
+    fits = _both_engines(params, X, y, monkeypatch)
     np.testing.assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-9, atol=1e-12)
     assert np.all(np.isfinite(fits[0].coef_))
     if eta0 * params["alpha"] >= 1.0 and name != "momentum":
