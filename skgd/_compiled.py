@@ -89,29 +89,32 @@ _threadpools = None  # a ThreadpoolController, made on first use (it scans)
 
 
 #: Dense batches run their two lanes in two threads only for steps of at
-#: least this many multiply-adds (rows x features x outputs) in epochs of at
-#: least LANE_EPOCH_WORK: below, handing half a step to another thread costs
-#: more than it saves (measured on 100,000 x 100 rows and 10 classes: 31 ms
-#: an epoch in one thread against 39 ms in two at batch 128, 34 against 21
-#: at batch 256), and a short epoch, e.g. the full batch of a small data
-#: set, would wake the second thread for a fraction of a millisecond of
-#: work, and wait for it when another program holds the other core (digits'
-#: full batch: 0.2 ms an epoch alone, up to 24 ms beside a busy process).
-LANE_STEP_WORK = 200_000
-LANE_EPOCH_WORK = 4_000_000
+#: least this many entries of X (rows x features) in epochs of at least
+#: LANE_EPOCH_WORK: below, handing half a step to another thread costs more
+#: than it saves (measured on 100,000 x 100 rows, 10 classes: 31 ms an epoch
+#: in one thread against 39 ms in two at batch 128, 34 against 21 at batch
+#: 256; two classes at batch 256: 25 against 18 ms), and a short epoch, e.g.
+#: the full batch of a small data set, would wake the second thread for a
+#: fraction of a millisecond of work, and wait for it when another program
+#: holds the other core (digits' full batch: 0.2 ms an epoch alone, up to
+#: 24 ms beside a busy process).
+LANE_STEP_WORK = 20_000
+LANE_EPOCH_WORK = 400_000
 
 
-def _lane_threads(batch, n_rows, n_features, n_outputs):
+def _lane_threads(batch, n_rows, n_features):
     """Threads for the two lanes of large dense batches (OpenMP).
 
-    Two where both the step and the epoch are large enough to share
+    Two where both the step and the epoch read enough of X to share
     (``LANE_STEP_WORK``, ``LANE_EPOCH_WORK``); as scikit-learn's OpenMP
     code, OMP_NUM_THREADS, threadpoolctl limits and the number of cores
     bound it. The lanes are fixed, so the model is the same for any number
     of threads.
     """
-    width = n_features * n_outputs
-    if min(batch, n_rows) * width < LANE_STEP_WORK or n_rows * width < LANE_EPOCH_WORK:
+    if (
+        min(batch, n_rows) * n_features < LANE_STEP_WORK
+        or n_rows * n_features < LANE_EPOCH_WORK
+    ):
         return 1
     return max(1, min(2, _openmp_effective_n_threads()))
 
@@ -348,7 +351,7 @@ def run_epoch(engine, state, X, Y, sample_weight, order, y_idx=None, n_jobs=None
         per_row=per_row,
         n_threads=1
         if sparse or per_row
-        else _lane_threads(engine.batch, n, X.shape[1], state.coef.shape[0]),
+        else _lane_threads(engine.batch, n, X.shape[1]),
         tables=engine.optimizer.sparse_tables(-(-n // engine.batch)) if lazy else None,
     )
     components = _components(engine, specs, state.sched_state)

@@ -660,12 +660,12 @@ def test_two_lanes_only_for_work_worth_sharing(monkeypatch):
     other core); large ones get the cores OpenMP allows."""
     monkeypatch.setattr(_compiled, "_openmp_effective_n_threads", lambda: 8)
     lanes = _compiled._lane_threads
-    assert lanes(256, 100_000, 100, 10) == 2  # 256k multiply-adds a step
-    assert lanes(128, 100_000, 100, 10) == 1  # 128k: one thread is faster
-    assert lanes(10**9, 1347, 64, 10) == 1  # digits' full batch: 0.9M an epoch
-    assert lanes(10**9, 100_000, 100, 10) == 2
+    assert lanes(256, 100_000, 100) == 2  # 25,600 entries of X a step
+    assert lanes(128, 100_000, 100) == 1  # 12,800: one thread is faster
+    assert lanes(10**9, 1347, 64) == 1  # digits' full batch: 86,000 an epoch
+    assert lanes(10**9, 100_000, 100) == 2
     monkeypatch.setattr(_compiled, "_openmp_effective_n_threads", lambda: 1)
-    assert lanes(256, 100_000, 100, 10) == 1  # OMP_NUM_THREADS=1
+    assert lanes(256, 100_000, 100) == 1  # OMP_NUM_THREADS=1
 
 
 def test_importing_the_kernel_leaves_the_environment_as_it_was():
