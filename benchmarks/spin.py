@@ -53,7 +53,7 @@ def _full_batch_seconds(output):
 
 
 def time_demo(max_iter, passive=False, contended=False):
-    """Wall seconds of ``python -m skgd`` and the sum of its full-batch fits."""
+    """Wall seconds of ``python -m skgd`` and its full-batch rows' fit times."""
     busy = None
     if contended:
         busy = subprocess.Popen([sys.executable, "-c", BUSY])
@@ -72,7 +72,7 @@ def time_demo(max_iter, passive=False, contended=False):
         if busy is not None:
             busy.kill()
             busy.wait()
-    return seconds, sum(_full_batch_seconds(done.stdout))
+    return seconds, _full_batch_seconds(done.stdout)
 
 
 CASES = {
@@ -87,7 +87,8 @@ def run(repeats=3, max_iter=100):
     times = {name: [] for name in CASES}
     for _ in range(repeats):  # interleaved: a burst of load hits every case
         for name, case in CASES.items():
-            times[name].append(time_demo(max_iter, **case))
+            wall, full = time_demo(max_iter, **case)
+            times[name].append((wall, sum(full)))
     return {
         name: tuple(statistics.median(t[k] for t in runs) for k in (0, 1))
         for name, runs in times.items()

@@ -147,7 +147,8 @@ def test_spin_times_the_demonstration_and_reads_its_full_batch_rows():
     rows found, and the table with the ratio of the contended cases."""
     spin = _script("spin")
     seconds, full = spin.time_demo(max_iter=2)
-    assert seconds > 0 and full > 0
+    # the demonstration prints fit times to 0.01 s: two epochs may read 0.00
+    assert seconds > 0 and len(full) == 4 and min(full) >= 0
     table, ratio = spin._table(
         {"alone": (1.0, 0.1), "contended": (2.2, 0.2), "contended, passive": (2.0, 0.1)}
     )
