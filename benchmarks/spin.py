@@ -99,8 +99,7 @@ def _table(medians):
     walls = {name: wall for name, (wall, _) in medians.items()}
     ratio = walls["contended"] / walls["contended, passive"]
     lines = [
-        "| alone (s) | contended (s) | contended, passive (s) "
-        "| ratio (goal <= 1.1) |",
+        "| alone (s) | contended (s) | contended, passive (s) | ratio (goal <= 1.1) |",
         "|---:|---:|---:|---:|",
         f"| {walls['alone']:.2f} | {walls['contended']:.2f} "
         f"| {walls['contended, passive']:.2f} | {ratio:.2f} |",
