@@ -13,7 +13,7 @@ setup(
             Extension(
                 "skgd._fast",
                 ["skgd/_fast.pyx"],
-                depends=["skgd/_fast.pxd", "skgd/_vmath.h"],
+                depends=["skgd/_fast.pxd", "skgd/_vmath.h", "skgd/_dense.h"],
                 # -fno-trapping-math: floating-point selects may compile to
                 # SIMD blends (see _vmath.h); no computed value changes.
                 extra_compile_args=["-O3", "-fopenmp", "-fno-trapping-math"],

@@ -94,7 +94,6 @@ sphinx_gallery_conf = {
 }
 
 
-
 def _skip_routing_setters(app, what, name, obj, skip, options):
     """Leave out scikit-learn's ``set_{method}_request`` methods.
 
@@ -109,4 +108,3 @@ def _skip_routing_setters(app, what, name, obj, skip, options):
 
 def setup(app):
     app.connect("autodoc-skip-member", _skip_routing_setters)
-

@@ -10,11 +10,12 @@ and schedule), averaging included, on float32 or float64 data:
   epoch, along each row's own entries;
 * any other batch and optimizer on dense data, and batches smaller than the
   full batch on CSR data: a mini-batch epoch. On dense data it multiplies
-  blocks of rows with BLAS (two GEMMs), as the NumPy engine does, without its
-  Python work per batch, and two lanes of blocks run in parallel threads;
-  measured with ``benchmarks/bench.py``, it is as fast or faster at every
-  batch size. The full batch on CSR data is the NumPy engine's: one pass of
-  SciPy's sparse products is as fast as the kernel there.
+  pieces of rows that stay in the L1 cache with its own products for few
+  outputs (``_dense.h``), without the NumPy engine's Python work per batch,
+  and two lanes of blocks run in parallel threads; measured with
+  ``benchmarks/bench.py``, it is as fast or faster at every batch size.
+  The full batch on CSR data is the NumPy engine's: one pass of SciPy's
+  sparse products is as fast as the kernel there.
 
 SAGA and SVRG (``optimizer="saga"``, ``"svrg"``) have an epoch of their
 own in the kernel (:func:`run_saga_epoch`), for every built-in loss and
@@ -31,8 +32,8 @@ groups that train in parallel threads (the kernel releases the GIL) where
 the kernel works row by row: batch 1 on dense data, any batch on CSR data.
 There each column's arithmetic does not depend on the others, and the
 kernel keeps its sums per column, so the model and its loss curve are bit
-for bit the same for every ``n_jobs``. Dense mini-batches are matrix
-products over all columns at once, which BLAS threads by itself.
+for bit the same for every ``n_jobs``. Dense mini-batches are products over
+all columns at once, which the kernel's lanes thread.
 """
 
 import os
@@ -387,7 +388,7 @@ def _run_groups(engine, coef, model, arguments, row_wise, n_jobs):
 
     Groups where each output's arithmetic is its own (one-vs-rest outputs,
     row by row): then the numbers do not depend on the grouping. A dense
-    mini-batch is one GEMM over all outputs, threaded by BLAS itself.
+    mini-batch is one pass over all outputs, threaded by the kernel's lanes.
     """
     arrays, numbers, components = model
     n_out = coef.shape[0]

@@ -205,7 +205,8 @@ cdef struct Buffers:
 
 cdef struct Lanes:
     # Dense batches: blocks of ``block_rows`` rows dealt to LANES lanes, each
-    # with its own gathered rows ``Xb``, scores ``Z``, score gradients ``G``,
+    # with its own copy of a piece of the block's rows ``Xb``, the piece's
+    # scores ``Z`` and score gradients ``G``,
     # data gradient ``GR`` (X's type) and ``doubles``: its intercept
     # gradient, loss sums (n_out each), one row's scores and gradients
     # (n_out + 1 each). ``*_step``: elements from one lane's buffer to the
@@ -221,5 +222,6 @@ cdef struct Lanes:
     double *doubles
     Py_ssize_t doubles_step
     Py_ssize_t block_rows
-    bint row_major  # rows that BLAS can read where they are
+    Py_ssize_t piece_rows  # rows of a block copied to Xb at once
+    Py_ssize_t xb_ld  # elements from one row of Xb to the next
     int n_threads

@@ -28,7 +28,7 @@ from cython.parallel cimport prange
 import numpy as np
 
 from libc.math cimport exp, expf, fabs, log, log1p, logf, pow, sqrt
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
 
 cdef extern from *:
@@ -37,6 +37,26 @@ cdef extern from *:
 cdef extern from "_vmath.h":
     void skgd_exp_nonpos_f32(int n, float *x) noexcept nogil
     void skgd_logistic_f32(int n, float *m, float *slope) noexcept nogil
+    void skgd_exp_nonpos_f64(int n, double *x) noexcept nogil
+    void skgd_logistic_f64(int n, double *m, double *slope) noexcept nogil
+
+cdef extern from "_dense.h":
+    void skgd_block_scores_f64(
+        int nb, int n_out, int nf, const double *x, int ldx, const double *w, int ldw,
+        double *z,
+    ) noexcept nogil
+    void skgd_block_scores_f32(
+        int nb, int n_out, int nf, const float *x, int ldx, const float *w, int ldw,
+        float *z,
+    ) noexcept nogil
+    void skgd_block_gradient_f64(
+        int nb, int n_out, int nf, const double *x, int ldx, const double *g,
+        double *gr, int ldgr,
+    ) noexcept nogil
+    void skgd_block_gradient_f32(
+        int nb, int n_out, int nf, const float *x, int ldx, const float *g,
+        float *gr, int ldgr,
+    ) noexcept nogil
 
 
 # Dense batches of more than one block are split into this many lanes, which
@@ -881,19 +901,33 @@ cdef void _row_epoch(
 # -- mini-batches: the data gradient --------------------------------------------
 
 
-cdef void _float_block_loss(
+cdef inline void _exp_nonpos(int n, floating *x) noexcept nogil:
+    if floating is double:
+        skgd_exp_nonpos_f64(n, x)
+    else:
+        skgd_exp_nonpos_f32(n, x)
+
+
+cdef inline void _logistic(int n, floating *m, floating *slope) noexcept nogil:
+    if floating is double:
+        skgd_logistic_f64(n, m, slope)
+    else:
+        skgd_logistic_f32(n, m, slope)
+
+
+cdef void _block_loss(
     const LossSpec *L,
     Py_ssize_t nb,
     const Py_ssize_t *rows,
     const Targets *T,
     const Model *M,
     Py_ssize_t size,
-    float *Z,
-    float *G,
+    floating *Z,
+    floating *G,
     double *lane_b,
     double *sums,
 ) noexcept nogil:
-    """Logistic or softmax loss of a float32 block, its exponentials in SIMD.
+    """Logistic or softmax loss of a block, its exponentials in SIMD.
 
     ``Z`` (``nb`` rows of ``n_out`` scores, without intercept) is used as
     scratch; ``G`` receives the scaled score gradients, as ``_dense_lane``
@@ -903,12 +937,12 @@ cdef void _float_block_loss(
     """
     cdef Py_ssize_t k, c, i, n_out = M.n_out, n = nb * n_out
     cdef Py_ssize_t positive
-    cdef const float *b = <const float *> M.b
-    cdef const float *row_scale = <const float *> T.row_scale
-    cdef const float *weight = <const float *> T.weight
-    cdef float *z
-    cdef float *g
-    cdef float top, yv
+    cdef const floating *b = <const floating *> M.b
+    cdef const floating *row_scale = <const floating *> T.row_scale
+    cdef const floating *weight = <const floating *> T.weight
+    cdef floating *z
+    cdef floating *g
+    cdef floating top, yv
     cdef double total, f, w
     if L.code == LOG:
         for k in range(nb):
@@ -917,7 +951,7 @@ cdef void _float_block_loss(
             for c in range(n_out):
                 yv = 2 * (c == positive) - 1  # +1/-1 without a branch
                 z[c] = yv * (z[c] + b[c])
-        skgd_logistic_f32(<int> n, Z, G)  # Z: margins -> losses
+        _logistic(<int> n, Z, G)  # Z: margins -> losses
         for k in range(nb):
             i = rows[k]
             w = weight[i]
@@ -945,7 +979,7 @@ cdef void _float_block_loss(
         for c in range(n_out):
             z[c] = z[c] - top
         G[k * n_out] = z[T.y_idx[rows[k]]]
-    skgd_exp_nonpos_f32(<int> n, Z)
+    _exp_nonpos(<int> n, Z)
     for k in range(nb):
         i = rows[k]
         z = Z + k * n_out
@@ -954,7 +988,10 @@ cdef void _float_block_loss(
         for c in range(n_out):
             total = total + z[c]
         # log(sum e^(z - top)) - (z_y - top) = logsumexp(z) - z_y
-        sums[0] += weight[i] * (logf(<float> total) - g[0])
+        if floating is float:
+            sums[0] += weight[i] * (logf(<float> total) - g[0])
+        else:
+            sums[0] += weight[i] * (log(total) - g[0])
         f = row_scale[i] / size
         w = f / total
         for c in range(n_out):
@@ -965,42 +1002,55 @@ cdef void _float_block_loss(
                 lane_b[c] += g[c]
 
 
-cdef const floating *_block_rows(
-    Py_ssize_t lane, Py_ssize_t b0, Py_ssize_t b1, const Rows *X, const Targets *T,
-    const Py_ssize_t *order, const Lanes *L, const floating *W, int *ldr,
+cdef const floating *_piece_rows(
+    Py_ssize_t lane, Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t b1, const Rows *X,
+    const Targets *T, const Py_ssize_t *order, const Lanes *L, const floating *W,
 ) noexcept nogil:
-    """The rows ``order[b0:b1]`` as a row-major block: where they lie if they
-    are consecutive rows that BLAS can read, else gathered into the lane's
-    buffer (bounded: memory never grows with the batch or with X)."""
+    """The rows ``order[p0:p1]`` copied into the lane's buffer, ``L.xb_ld``
+    apart from a cache line's start.
+
+    Copied even where they lie in order: the buffer stays in the L1 cache
+    for both products, and its rows are aligned. NumPy's large arrays start
+    16 bytes past a page, so half of the 32-byte loads from X itself would
+    straddle two cache lines (a dense epoch took 1.3x longer that way).
+    Rows up to ``b1`` (the block's end) are asked for a few places ahead:
+    memory latency outlasts the copy of a row.
+    """
     cdef Py_ssize_t k, j, i
-    cdef bint contiguous = L.row_major
     cdef floating *Xb = <floating *> L.Xb + lane * L.xb_step
     cdef const floating *x
-    for k in range(b0 + 1, b1):
-        if order[k] != order[k - 1] + 1:
-            contiguous = False
-            break
-    if contiguous:
-        ldr[0] = <int> X.ld
-        return <const floating *> X.values + order[b0] * X.ld
-    # Memory latency outlasts the copy of a row: ask for rows a few places
-    # ahead.
-    for k in range(b0, b0 + PREFETCH if b0 + PREFETCH < b1 else b1):
-        _prefetch_row(X, order[k], W, 0, False)
-        _prefetch_targets(T, order[k], W)
-    for k in range(b0, b1):
+    for k in range(p0, p1):
         if k + PREFETCH < b1:
             _prefetch_row(X, order[k + PREFETCH], W, 0, False)
             _prefetch_targets(T, order[k + PREFETCH], W)
         i = order[k]
         x = <const floating *> X.values + i * X.ld
         if X.inc == 1:
-            memcpy(&Xb[(k - b0) * X.n_cols], x, X.n_cols * sizeof(floating))
+            memcpy(&Xb[(k - p0) * L.xb_ld], x, X.n_cols * sizeof(floating))
         else:
             for j in range(X.n_cols):
-                Xb[(k - b0) * X.n_cols + j] = x[j * X.inc]
-    ldr[0] = <int> X.n_cols
+                Xb[(k - p0) * L.xb_ld + j] = x[j * X.inc]
     return Xb
+
+
+cdef inline void _block_scores(
+    int nb, int n_out, int nf, const floating *x, int ldx, const floating *w, int ldw,
+    floating *z,
+) noexcept nogil:
+    if floating is double:
+        skgd_block_scores_f64(nb, n_out, nf, x, ldx, w, ldw, z)
+    else:
+        skgd_block_scores_f32(nb, n_out, nf, x, ldx, w, ldw, z)
+
+
+cdef inline void _block_gradient(
+    int nb, int n_out, int nf, const floating *x, int ldx, const floating *g,
+    floating *gr, int ldgr,
+) noexcept nogil:
+    if floating is double:
+        skgd_block_gradient_f64(nb, n_out, nf, x, ldx, g, gr, ldgr)
+    else:
+        skgd_block_gradient_f32(nb, n_out, nf, x, ldx, g, gr, ldgr)
 
 
 cdef void _dense_lane(
@@ -1017,16 +1067,17 @@ cdef void _dense_lane(
 ) noexcept nogil:
     """Dense rows start:stop of a batch: the blocks of this lane.
 
-    Two matrix products per block of rows: the scores Xb W^T, then the
-    gradient G^T Xb, summed over the lane's blocks into the lane's ``GR``
-    (its intercept part and its loss into the lane's ``L.doubles``).
+    Each block goes by pieces of ``L.piece_rows`` rows, small enough to stay
+    in the L1 cache: their scores X_p W^T, their loss and score gradients G,
+    then G^T X_p added into the lane's ``GR`` (``_dense.h``), so that a row
+    is read from memory once. The intercept gradient and the loss go into
+    the lane's ``L.doubles``.
     """
-    cdef Py_ssize_t b0, b1, k, i, c, size = stop - start, n_out = M.n_out
+    cdef Py_ssize_t b0, b1, p0, p1, k, i, c, size = stop - start, n_out = M.n_out
     cdef LossSpec spec = loss[0]  # a local copy: its fields stay in registers
     cdef Py_ssize_t pinned = spec.pinned
     cdef bint fit_intercept = M.fit_intercept
-    cdef int nf = <int> X.n_cols, ldr
-    cdef bint first = True
+    cdef int nf = <int> X.n_cols, ldr = <int> L.xb_ld
     cdef const floating *rows
     cdef double f, g
     cdef const floating *b = <const floating *> M.b
@@ -1039,37 +1090,38 @@ cdef void _dense_lane(
     cdef double *sums = lane_b + n_out
     cdef double *scores = sums + n_out
     cdef double *grads = scores + n_out + 1
+    memset(GR, 0, n_out * nf * sizeof(floating))
     b0 = start + lane * L.block_rows
     while b0 < stop:
         b1 = b0 + L.block_rows if b0 + L.block_rows < stop else stop
-        rows = _block_rows(lane, b0, b1, X, T, order, L, W, &ldr)
-        _gemm(c'T', c'N', <int> n_out, <int> (b1 - b0), nf, W, <int> M.w0,
-              rows, ldr, 0.0, Z, <int> n_out)
-        if floating is float and pinned == 0 and (
-            spec.code == LOG or spec.code == SOFTMAX
-        ):
-            _float_block_loss(
-                &spec, b1 - b0, &order[b0], T, M, size, <float *> Z, <float *> G,
-                lane_b, sums,
-            )
-        else:
-            for k in range(b0, b1):
-                i = order[k]
-                for c in range(n_out):
-                    scores[c + pinned] = Z[(k - b0) * n_out + c] + b[c]
-                _row_loss(
-                    &spec, T.y_idx[i], n_out, scores, grads, NULL, weight[i], sums,
-                    floating is float,
-                )
-                f = row_scale[i] / size
-                for c in range(n_out):
-                    g = grads[c + pinned] * f
-                    G[(k - b0) * n_out + c] = g
-                    if fit_intercept:
-                        lane_b[c] += g
-        _gemm(c'N', c'T', nf, <int> n_out, <int> (b1 - b0), rows, ldr,
-              G, <int> n_out, 0.0 if first else 1.0, GR, nf)
-        first = False
+        for k in range(b0, b0 + PREFETCH if b0 + PREFETCH < b1 else b1):
+            _prefetch_row(X, order[k], W, 0, False)
+            _prefetch_targets(T, order[k], W)
+        p0 = b0
+        while p0 < b1:
+            p1 = p0 + L.piece_rows if p0 + L.piece_rows < b1 else b1
+            rows = _piece_rows(lane, p0, p1, b1, X, T, order, L, W)
+            _block_scores(<int> (p1 - p0), <int> n_out, nf, rows, ldr, W,
+                          <int> M.w0, Z)
+            if pinned == 0 and (spec.code == LOG or spec.code == SOFTMAX):
+                _block_loss(&spec, p1 - p0, &order[p0], T, M, size, Z, G, lane_b, sums)
+            else:
+                for k in range(p0, p1):
+                    i = order[k]
+                    for c in range(n_out):
+                        scores[c + pinned] = Z[(k - p0) * n_out + c] + b[c]
+                    _row_loss(
+                        &spec, T.y_idx[i], n_out, scores, grads, NULL, weight[i],
+                        sums, floating is float,
+                    )
+                    f = row_scale[i] / size
+                    for c in range(n_out):
+                        g = grads[c + pinned] * f
+                        G[(k - p0) * n_out + c] = g
+                        if fit_intercept:
+                            lane_b[c] += g
+            _block_gradient(<int> (p1 - p0), <int> n_out, nf, rows, ldr, G, GR, nf)
+            p0 = p1
         b0 = b0 + LANES * L.block_rows
 
 
@@ -1610,9 +1662,33 @@ cdef void _coordinate_step(
     floating *W, const Step *s, const Components *C, Model *M, Buffers *B,
     double *penalty_sums,
 ) noexcept nogil:
-    """Any optimizer, every coordinate: the penalty at the weights before the
-    step, the step, the L1 truncation (on CSR rows, of the columns the batch
-    touched; the others pay later) and the running average."""
+    """Any optimizer, every coordinate (``_coordinates``), its rule's code a
+    literal in each branch, so that the compiler drops the other rules'
+    branches from the loop over the coordinates."""
+    cdef int code = C.optimizer.code
+    if code == FTRL:
+        _ftrl_coordinate_step(W, s, C, M, B, penalty_sums)
+    elif code == SGD:
+        _coordinates(SGD, W, s, C, M, B, penalty_sums)
+    elif code == MOMENTUM:
+        _coordinates(MOMENTUM, W, s, C, M, B, penalty_sums)
+    elif code == NESTEROV:
+        _coordinates(NESTEROV, W, s, C, M, B, penalty_sums)
+    elif code == ADAGRAD:
+        _coordinates(ADAGRAD, W, s, C, M, B, penalty_sums)
+    elif code == RMSPROP:
+        _coordinates(RMSPROP, W, s, C, M, B, penalty_sums)
+    else:
+        _coordinates(ADAM, W, s, C, M, B, penalty_sums)
+
+
+cdef inline void _coordinates(
+    int code, floating *W, const Step *s, const Components *C, Model *M, Buffers *B,
+    double *penalty_sums,
+) noexcept nogil:
+    """Rule ``code`` on every coordinate: the penalty at the weights before
+    the step, the step, the L1 truncation (on CSR rows, of the columns the
+    batch touched; the others pay later) and the running average."""
     cdef Py_ssize_t c, j, k, nf = M.n_features
     cdef double w, g, step, sq, ab, u, precond = 1.0
     cdef floating *G = <floating *> B.G
@@ -1623,12 +1699,9 @@ cdef void _coordinate_step(
     cdef floating *s2 = <floating *> M.s2
     cdef double l1 = C.penalty.l1, l2 = C.penalty.l2
     cdef bint penalised = l1 != 0.0 or l2 != 0.0
-    cdef bint adaptive = C.optimizer.code >= ADAGRAD
+    cdef bint adaptive = code >= ADAGRAD
     # Plain SGD's decay clamped at 0 (``_decay``): from w = 0, the data step.
-    cdef bint clamped = C.optimizer.code == SGD and s.lr * l2 >= 1.0
-    if C.optimizer.code == FTRL:
-        _ftrl_coordinate_step(W, s, C, M, B, penalty_sums)
-        return
+    cdef bint clamped = code == SGD and s.lr * l2 >= 1.0
     for c in range(M.n_out):
         sq = 0.0
         ab = 0.0
@@ -1643,8 +1716,7 @@ cdef void _coordinate_step(
             g = G[c * B.g0 + j * B.g1] + l2 * w
             G[c * B.g0 + j * B.g1] = 0.0
             step = _optimizer_step(
-                C.optimizer.code, &C.optimizer, g, s.lr, s, _at(s1, k), _at(s2, k),
-                &precond,
+                code, &C.optimizer, g, s.lr, s, _at(s1, k), _at(s2, k), &precond
             )
             W[c * M.w0 + j * M.w1] = w + step
             if l1 != 0.0:
@@ -2207,22 +2279,22 @@ cdef Lanes _lanes(
 ):
     """The lanes of dense batches: blocks of at most 512 rows and 4 MiB."""
     cdef Lanes L
-    cdef Py_ssize_t k, rows = min(batch, n_rows), nf = R.n_cols, n_out = M.n_out
-    cdef bint in_order = True
-    L.row_major = R.inc == 1 and R.ld >= nf
-    L.block_rows = max(1, min(rows, 512, (1 << 22) // (nf * dtype.itemsize)))
+    cdef Py_ssize_t rows = min(batch, n_rows), nf = R.n_cols, n_out = M.n_out
+    cdef Py_ssize_t row_bytes = nf * dtype.itemsize
+    L.block_rows = max(1, min(rows, 512, (1 << 22) // row_bytes))
     if rows >= 128:
         # At least one block per lane, so that both threads have work.
         L.block_rows = min(L.block_rows, (rows + LANES - 1) // LANES)
-    for k in range(1, n_rows):
-        if order[k] != order[k - 1] + 1:
-            in_order = False
-            break
-    gathers = not (in_order and L.row_major)
-    # Each lane's part a whole number of cache lines (64 bytes), from an
-    # address that starts one.
-    L.xb_step = _lines(L.block_rows * nf if gathers else 1, dtype.itemsize)
-    L.z_step = _lines(L.block_rows * n_out, dtype.itemsize)
+    # Pieces of 16 KiB, half the L1 cache of most cores, so that the rows
+    # the scores read are still there for the gradient; at least 4 rows (the
+    # gradient's sums in registers are loaded and stored once a piece), at
+    # most 4 MiB.
+    L.piece_rows = max(1, min(32, max(4, (1 << 14) // row_bytes), (1 << 22) // row_bytes))
+    # Each lane's buffers a whole number of cache lines (64 bytes), from an
+    # address that starts one; so is each row of a piece.
+    L.xb_ld = _lines(nf, dtype.itemsize)
+    L.xb_step = L.piece_rows * L.xb_ld
+    L.z_step = _lines(L.piece_rows * n_out, dtype.itemsize)
     L.gr_step = _lines(n_out * nf, dtype.itemsize)
     L.doubles_step = _lines(4 * n_out + 2, 8)
     L.Xb = _aligned(keep, LANES * L.xb_step, dtype)
@@ -2420,17 +2492,51 @@ def saga_epoch(
         )
 
 
-def vector_math_f32(const float[::1] x):
+def vector_math(const floating[::1] x):
     """``(e^min(x, 0), log(1 + e^-x), -1 / (1 + e^x))`` from ``_vmath.h``.
 
-    The float32 SIMD functions of the softmax and logistic blocks, exposed
-    so that tests can hold them to float64 references.
+    The SIMD functions of the softmax and logistic blocks, in x's type,
+    exposed so that tests can hold them to references.
     """
-    e = np.minimum(x, 0).astype(np.float32)
-    loss = np.array(x, dtype=np.float32)
+    dtype = np.float64 if floating is double else np.float32
+    e = np.minimum(x, 0).astype(dtype)
+    loss = np.array(x, dtype=dtype)
     slope = np.empty_like(loss)
-    cdef float[::1] ev = e, lv = loss, sv = slope
+    cdef floating[::1] ev = e, lv = loss, sv = slope
     with nogil:
-        skgd_exp_nonpos_f32(<int> ev.shape[0], &ev[0])
-        skgd_logistic_f32(<int> lv.shape[0], &lv[0], &sv[0])
+        _exp_nonpos(<int> ev.shape[0], &ev[0])
+        _logistic(<int> lv.shape[0], &lv[0], &sv[0])
     return e, loss, slope
+
+
+def block_products(
+    const floating[:, :] X, const floating[:, :] W, const floating[:, ::1] G,
+    floating[:, :] GR,
+):
+    """``X W^T``, and ``GR += G^T X`` in place, from ``_dense.h``.
+
+    The two products of a dense piece of rows, exposed so that tests can
+    hold them to NumPy's on any shape. Rows of X, W and GR may lie further
+    apart than their length; their elements must be adjacent.
+    """
+    cdef int nb = <int> X.shape[0], nf = <int> X.shape[1], n_out = <int> W.shape[0]
+    cdef Py_ssize_t size = sizeof(floating)
+    if X.strides[1] != size or W.strides[1] != size or GR.strides[1] != size:
+        raise ValueError("block_products: the rows' elements must be adjacent")
+    dtype = np.float64 if floating is double else np.float32
+    Z = np.zeros((nb, n_out), dtype=dtype)
+    cdef floating[:, ::1] Zv = Z
+    if nb == 0 or n_out == 0 or nf == 0:
+        return Z
+    with nogil:
+        _block_scores(nb, n_out, nf, &X[0, 0], <int> (X.strides[0] // size),
+                      &W[0, 0], <int> (W.strides[0] // size), &Zv[0, 0])
+        _block_gradient(nb, n_out, nf, &X[0, 0], <int> (X.strides[0] // size),
+                        &G[0, 0], &GR[0, 0], <int> (GR.strides[0] // size))
+    return Z
+    with nogil:
+        _block_scores(nb, n_out, nf, &X[0, 0], <int> (X.strides[0] // sizeof(floating)),
+                      &W[0, 0], <int> (W.strides[0] // sizeof(floating)), &Zv[0, 0])
+        _block_gradient(nb, n_out, nf, &X[0, 0], <int> (X.strides[0] // sizeof(floating)),
+                        &G[0, 0], &GR[0, 0], <int> (GR.strides[0] // sizeof(floating)))
+    return Z

@@ -214,24 +214,71 @@ def test_compiled_float32(loss, problem, monkeypatch):
 
 
 @requires_extension
-def test_vector_math_float32_against_float64():
-    """The SIMD exponential and logistic loss of float32 blocks stay within a
-    few float32 ulps of float64 references, over the whole range they see."""
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_math_against_references(dtype):
+    """The SIMD exponential and logistic loss of the dense blocks stay within
+    a few ulps of their type from references, over the whole range they see
+    (float32 against float64, float64 against NumPy's libm)."""
+    lowest = -87.0 if dtype == np.float32 else -708.0
     x = np.concatenate(
-        [np.linspace(-100, 100, 20001), -np.logspace(-8, 2, 500), [0.0, -87.5, -1e-30]]
-    ).astype(np.float32)
-    e, loss, slope = _compiled._fast.vector_math_f32(x)
+        [
+            np.linspace(-100, 100, 20001),
+            np.linspace(-750, 750, 20001),
+            -np.logspace(-8, 2, 500),
+            [0.0, lowest - 0.5, lowest + 0.5, -1e-30],
+        ]
+    ).astype(dtype)
+    e, loss, slope = _compiled._fast.vector_math(x)
+    assert e.dtype == loss.dtype == slope.dtype == dtype
     x64 = x.astype(np.float64)
-    eps = np.finfo(np.float32).eps
+    eps = np.finfo(dtype).eps
     exp_ref = np.exp(np.minimum(x64, 0))
-    # Relative error where e^x is a normal float; below e^-87 it is exactly 0
-    # (no subnormal gradients downstream).
-    normal = x64 >= -87.0
+    # Relative error where e^x is a normal number of the type; below
+    # e^lowest it is exactly 0 (no subnormal gradients downstream).
+    normal = x64 >= lowest
     np.testing.assert_allclose(e[normal], exp_ref[normal], rtol=3 * eps, atol=0)
     assert np.all(e[~normal] == 0)
-    # Past |x| = 87 the exponential is 0: absolute error < e^-87 < 1e-37.
-    np.testing.assert_allclose(loss, np.logaddexp(0, -x64), rtol=4 * eps, atol=1e-37)
-    np.testing.assert_allclose(slope, -expit(-x64), rtol=4 * eps, atol=1e-37)
+    # Past |x| = -lowest the exponential is 0: the absolute error is below
+    # e^lowest.
+    tiny = np.exp(lowest)
+    np.testing.assert_allclose(loss, np.logaddexp(0, -x64), rtol=4 * eps, atol=tiny)
+    np.testing.assert_allclose(slope, -expit(-x64), rtol=4 * eps, atol=tiny)
+
+
+@requires_extension
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "nb, nf, n_out",
+    [
+        (1, 1, 1),
+        (3, 7, 1),
+        (4, 8, 2),
+        (5, 17, 3),
+        (9, 33, 10),
+        (20, 100, 10),
+        (7, 70, 5),
+    ],
+)
+def test_block_products_against_numpy(dtype, nb, nf, n_out):
+    """The dense pieces' two products (``_dense.h``: register tiles, the
+    rows' and features' remainders one at a time) equal NumPy's, on shapes
+    that leave every remainder, with rows further apart than their length,
+    and add into the gradient they are given."""
+    rng = np.random.default_rng(nb * 1000 + nf * 10 + n_out)
+    X = rng.standard_normal((nb, nf + 3)).astype(dtype)[:, :nf]  # rows nf + 3 apart
+    W = rng.standard_normal((n_out, nf + 5)).astype(dtype)[:, :nf]
+    G = rng.standard_normal((nb, n_out)).astype(dtype)
+    start = rng.standard_normal((n_out, nf + 1)).astype(dtype)
+    GR = start.copy()
+    Z = _compiled._fast.block_products(X, W, G, GR[:, :nf])
+    x, w, g = (a.astype(np.float64) for a in (X, W, G))
+    rtol, atol = (1e-12, 1e-12) if dtype == np.float64 else (1e-5, 1e-5)
+    np.testing.assert_allclose(Z, x @ w.T, rtol=rtol, atol=atol * nf)
+    np.testing.assert_allclose(
+        GR[:, :nf], start[:, :nf] + g.T @ x, rtol=rtol, atol=atol * nb
+    )
+    # The padding past nf is not written.
+    np.testing.assert_array_equal(GR[:, nf:], start[:, nf:])
 
 
 @requires_extension
