@@ -8,7 +8,7 @@
  * the kernel keeps small tiles of sums in vector registers:
  *
  * - scores: 4 rows x 2 outputs of dot products, 8 vector sums over the
- *   features, each added up across its lanes once at the end;
+ *   features, their lanes added up at the end by shuffles (skgd_sums8);
  * - gradient: 2 outputs x 16 features of GR in registers while the block's
  *   rows stream past, each row's score gradients broadcast.
  *
@@ -38,6 +38,42 @@
 
 typedef double skgd_v4d __attribute__((vector_size(32)));
 typedef float skgd_v8f __attribute__((vector_size(32)));
+
+/* The sums of 8 vectors of a score tile, each vector's lanes added up: in
+ * shuffles and vector adds (a tree over the lanes, in a fixed order)
+ * instead of one scalar add per lane. out[k] is the sum of v[k]. */
+SKGD_INLINE void skgd_sums8_f64(const skgd_v4d v[8], double out[8])
+{
+    typedef long long mask __attribute__((vector_size(32)));
+    const mask even = {0, 4, 2, 6}, odd = {1, 5, 3, 7};
+    const mask low = {0, 1, 4, 5}, high = {2, 3, 6, 7};
+    for (int h = 0; h < 2; h++) {
+        const skgd_v4d *a = v + 4 * h;
+        /* [a0 lanes 0+1, a1 lanes 0+1, a0 lanes 2+3, a1 lanes 2+3] */
+        skgd_v4d t0 = __builtin_shuffle(a[0], a[1], even)
+                      + __builtin_shuffle(a[0], a[1], odd);
+        skgd_v4d t1 = __builtin_shuffle(a[2], a[3], even)
+                      + __builtin_shuffle(a[2], a[3], odd);
+        skgd_v4d u = __builtin_shuffle(t0, t1, low) + __builtin_shuffle(t0, t1, high);
+        memcpy(out + 4 * h, &u, sizeof u);
+    }
+}
+
+SKGD_INLINE void skgd_sums8_f32(const skgd_v8f v[8], float out[8])
+{
+    typedef int mask __attribute__((vector_size(32)));
+    const mask even1 = {0, 8, 2, 10, 4, 12, 6, 14}, odd1 = {1, 9, 3, 11, 5, 13, 7, 15};
+    const mask even2 = {0, 1, 8, 9, 4, 5, 12, 13}, odd2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const mask low = {0, 1, 2, 3, 8, 9, 10, 11}, high = {4, 5, 6, 7, 12, 13, 14, 15};
+    skgd_v8f w[4], x0, x1, u;
+    for (int i = 0; i < 4; i++)
+        w[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even1)
+               + __builtin_shuffle(v[2 * i], v[2 * i + 1], odd1);
+    x0 = __builtin_shuffle(w[0], w[1], even2) + __builtin_shuffle(w[0], w[1], odd2);
+    x1 = __builtin_shuffle(w[2], w[3], even2) + __builtin_shuffle(w[2], w[3], odd2);
+    u = __builtin_shuffle(x0, x1, low) + __builtin_shuffle(x0, x1, high);
+    memcpy(out, &u, sizeof u);
+}
 
 #define SKGD_DENSE_KERNELS(T, V, N, SUFFIX)                                    \
                                                                                \
@@ -79,9 +115,19 @@ typedef float skgd_v8f __attribute__((vector_size(32)));
                 for (o = 0; o < O; o++)                                        \
                     acc[r][o] += xv[r] * wv[o];                                \
         }                                                                      \
+        T sums[8];                                                             \
+        if (R == 4 && O == 2) {                                                \
+            V flat[8] = {acc[0][0], acc[0][1], acc[1][0], acc[1][1],           \
+                         acc[2][0], acc[2][1], acc[3][0], acc[3][1]};          \
+            skgd_sums8_##SUFFIX(flat, sums);                                   \
+        } else {                                                               \
+            for (r = 0; r < R; r++)                                            \
+                for (o = 0; o < O; o++)                                        \
+                    sums[r * 2 + o] = skgd_hsum_##SUFFIX(acc[r][o]);           \
+        }                                                                      \
         for (r = 0; r < R; r++)                                                \
             for (o = 0; o < O; o++) {                                          \
-                T s = skgd_hsum_##SUFFIX(acc[r][o]);                           \
+                T s = sums[r * 2 + o];                                         \
                 for (int t = j; t < nf; t++)                                   \
                     s += x[r * ldx + t] * w[o * ldw + t];                      \
                 z[r * ldz + o] = s;                                            \

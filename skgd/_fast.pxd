@@ -223,5 +223,6 @@ cdef struct Lanes:
     Py_ssize_t doubles_step
     Py_ssize_t block_rows
     Py_ssize_t piece_rows  # rows of a block copied to Xb at once
-    Py_ssize_t xb_ld  # elements from one row of Xb to the next
+    Py_ssize_t xb_ld  # elements from one row of Xb (of Wp, of GR) to the next
+    void *Wp  # the weights of a step, rows xb_ld apart, zeros past n_features
     int n_threads

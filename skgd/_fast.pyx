@@ -1077,7 +1077,7 @@ cdef void _dense_lane(
     cdef LossSpec spec = loss[0]  # a local copy: its fields stay in registers
     cdef Py_ssize_t pinned = spec.pinned
     cdef bint fit_intercept = M.fit_intercept
-    cdef int nf = <int> X.n_cols, ldr = <int> L.xb_ld
+    cdef int ld = <int> L.xb_ld
     cdef const floating *rows
     cdef double f, g
     cdef const floating *b = <const floating *> M.b
@@ -1090,7 +1090,7 @@ cdef void _dense_lane(
     cdef double *sums = lane_b + n_out
     cdef double *scores = sums + n_out
     cdef double *grads = scores + n_out + 1
-    memset(GR, 0, n_out * nf * sizeof(floating))
+    memset(GR, 0, n_out * ld * sizeof(floating))
     b0 = start + lane * L.block_rows
     while b0 < stop:
         b1 = b0 + L.block_rows if b0 + L.block_rows < stop else stop
@@ -1101,8 +1101,8 @@ cdef void _dense_lane(
         while p0 < b1:
             p1 = p0 + L.piece_rows if p0 + L.piece_rows < b1 else b1
             rows = _piece_rows(lane, p0, p1, b1, X, T, order, L, W)
-            _block_scores(<int> (p1 - p0), <int> n_out, nf, rows, ldr, W,
-                          <int> M.w0, Z)
+            _block_scores(<int> (p1 - p0), <int> n_out, ld, rows, ld,
+                          <const floating *> L.Wp, ld, Z)
             if pinned == 0 and (spec.code == LOG or spec.code == SOFTMAX):
                 _block_loss(&spec, p1 - p0, &order[p0], T, M, size, Z, G, lane_b, sums)
             else:
@@ -1120,7 +1120,7 @@ cdef void _dense_lane(
                         G[(k - p0) * n_out + c] = g
                         if fit_intercept:
                             lane_b[c] += g
-            _block_gradient(<int> (p1 - p0), <int> n_out, nf, rows, ldr, G, GR, nf)
+            _block_gradient(<int> (p1 - p0), <int> n_out, ld, rows, ld, G, GR, ld)
             p0 = p1
         b0 = b0 + LANES * L.block_rows
 
@@ -1145,12 +1145,18 @@ cdef void _dense_gradient(
     run in parallel threads when there is more than one block, and the
     numbers never depend on the number of threads.
     """
-    cdef Py_ssize_t lane, c, j, used, n_out = M.n_out, nf = X.n_cols
+    cdef Py_ssize_t lane, c, j, used, n_out = M.n_out, nf = X.n_cols, ld = L.xb_ld
     cdef Py_ssize_t n_blocks = (stop - start + L.block_rows - 1) // L.block_rows
     cdef floating *G = <floating *> B.G
     cdef const floating *GR = <const floating *> L.GR
+    cdef floating *Wp = <floating *> L.Wp
     cdef double *lane_sums
     cdef double g
+    # The weights in rows as long as the pieces' rows, zeros past nf: the
+    # products run over whole vectors, with no remainder one at a time.
+    for c in range(n_out):
+        for j in range(nf):
+            Wp[c * ld + j] = W[c * M.w0 + j * M.w1]
     if n_blocks == 1 or L.n_threads == 1:
         for lane in range(LANES if n_blocks > 1 else 1):
             _dense_lane(lane, X, T, order, start, stop, &C.loss, M, L, W)
@@ -1160,9 +1166,9 @@ cdef void _dense_gradient(
     used = LANES if n_blocks > 1 else 1
     for c in range(n_out):
         for j in range(nf):
-            g = GR[c * nf + j]
+            g = GR[c * ld + j]
             for lane in range(1, used):
-                g = g + GR[lane * L.gr_step + c * nf + j]
+                g = g + GR[lane * L.gr_step + c * ld + j]
             G[c * B.g0 + j * B.g1] = g
         for lane in range(used):
             lane_sums = L.doubles + lane * L.doubles_step  # b, then the loss
@@ -2295,7 +2301,8 @@ cdef Lanes _lanes(
     L.xb_ld = _lines(nf, dtype.itemsize)
     L.xb_step = L.piece_rows * L.xb_ld
     L.z_step = _lines(L.piece_rows * n_out, dtype.itemsize)
-    L.gr_step = _lines(n_out * nf, dtype.itemsize)
+    L.gr_step = n_out * L.xb_ld
+    L.Wp = _aligned(keep, L.gr_step, dtype)
     L.doubles_step = _lines(4 * n_out + 2, 8)
     L.Xb = _aligned(keep, LANES * L.xb_step, dtype)
     L.Z = _aligned(keep, LANES * L.z_step, dtype)
