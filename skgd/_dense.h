@@ -4,11 +4,13 @@
  * data gradient), with W of n_out rows, n_out small (1 for binary losses, the
  * number of classes for multiclass ones). BLAS's GEMM packs both operands
  * into panels on every call, which costs as much as the product itself when
- * one side has ten rows; here the block's rows are read where they lie, and
- * the kernel keeps small tiles of sums in vector registers:
+ * one side has ten rows; here nothing is packed (the caller copies a few
+ * rows at a time into an aligned buffer, _fast.pyx's _piece_rows), and the
+ * kernel keeps small tiles of sums in vector registers:
  *
- * - scores: 4 rows x 2 outputs of dot products, 8 vector sums over the
- *   features, their lanes added up at the end by shuffles (skgd_sums8);
+ * - scores: 4 rows x 2 outputs (8 rows for one output) of dot products,
+ *   8 vector sums over the features, their lanes added up at the end by
+ *   shuffles (skgd_sums8);
  * - gradient: 2 outputs x 16 features of GR in registers while the block's
  *   rows stream past, each row's score gradients broadcast.
  *
@@ -95,13 +97,14 @@ SKGD_INLINE void skgd_sums8_f32(const skgd_v8f v[8], float out[8])
         return s;                                                              \
     }                                                                          \
                                                                                \
-    /* Scores of R <= 4 rows x O <= 2 outputs; R and O are constants where  \
-     * this is inlined, so the tile's loops unroll into registers. */          \
+    /* Scores of R rows x O outputs, R * O <= 8 (4 x 2, or 8 x 1 for one    \
+     * output); R and O are constants where this is inlined, so the tile's   \
+     * loops unroll into registers. */                                        \
     SKGD_INLINE void skgd_score_tile_##SUFFIX(                                 \
         int R, int O, int nf, const T *x, int ldx, const T *w, int ldw,        \
         T *z, int ldz)                                                         \
     {                                                                          \
-        V acc[4][2], xv[4], wv[2];                                             \
+        V acc[8][2], xv[8], wv[2];                                             \
         int j, r, o;                                                           \
         for (r = 0; r < R; r++)                                                \
             for (o = 0; o < O; o++)                                            \
@@ -116,18 +119,20 @@ SKGD_INLINE void skgd_sums8_f32(const skgd_v8f v[8], float out[8])
                     acc[r][o] += xv[r] * wv[o];                                \
         }                                                                      \
         T sums[8];                                                             \
-        if (R == 4 && O == 2) {                                                \
-            V flat[8] = {acc[0][0], acc[0][1], acc[1][0], acc[1][1],           \
-                         acc[2][0], acc[2][1], acc[3][0], acc[3][1]};          \
+        if (R * O == 8) {                                                      \
+            V flat[8];                                                         \
+            for (r = 0; r < R; r++)                                            \
+                for (o = 0; o < O; o++)                                        \
+                    flat[r * O + o] = acc[r][o];                               \
             skgd_sums8_##SUFFIX(flat, sums);                                   \
         } else {                                                               \
             for (r = 0; r < R; r++)                                            \
                 for (o = 0; o < O; o++)                                        \
-                    sums[r * 2 + o] = skgd_hsum_##SUFFIX(acc[r][o]);           \
+                    sums[r * O + o] = skgd_hsum_##SUFFIX(acc[r][o]);           \
         }                                                                      \
         for (r = 0; r < R; r++)                                                \
             for (o = 0; o < O; o++) {                                          \
-                T s = sums[r * 2 + o];                                         \
+                T s = sums[r * O + o];                                         \
                 for (int t = j; t < nf; t++)                                   \
                     s += x[r * ldx + t] * w[o * ldw + t];                      \
                 z[r * ldz + o] = s;                                            \
@@ -153,6 +158,10 @@ SKGD_INLINE void skgd_sums8_f32(const skgd_v8f v[8], float out[8])
         T *z)                                                                  \
     {                                                                          \
         int k = 0;                                                             \
+        if (n_out == 1) /* 8 rows a tile: 8 sums in registers, as for more */ \
+            for (; k + 8 <= nb; k += 8)                                        \
+                skgd_score_tile_##SUFFIX(8, 1, nf, x + k * ldx, ldx, w, ldw,   \
+                                         z + k, 1);                            \
         for (; k + 4 <= nb; k += 4)                                            \
             skgd_score_rows_##SUFFIX(4, n_out, nf, x + k * ldx, ldx, w, ldw,   \
                                      z + k * n_out);                           \

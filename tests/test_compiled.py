@@ -257,6 +257,8 @@ def test_vector_math_against_references(dtype):
         (9, 33, 10),
         (20, 100, 10),
         (7, 70, 5),
+        (19, 37, 1),
+        (16, 64, 1),
     ],
 )
 def test_block_products_against_numpy(dtype, nb, nf, n_out):
