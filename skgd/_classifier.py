@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skgd import _dask, _monitor
+from skgd import _dask, _monitor, _persistence
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
 from skgd._engine import DivergenceGuard, train
 from skgd._full_batch import certified_gap
@@ -882,6 +882,16 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             for name, value in record.items():
                 setattr(self, name, value)
         return self
+
+    # -- saving ---------------------------------------------------------------
+
+    def __getstate__(self):
+        # The training state as plain data, and skgd's version
+        # (skgd._persistence).
+        return _persistence.saved(super().__getstate__())
+
+    def __setstate__(self, state):
+        super().__setstate__(_persistence.loaded(self, state))
 
     # -- prediction -----------------------------------------------------------
 

@@ -65,8 +65,10 @@ _NOT_YET = 2**62
 
 
 def _owner(component):
-    """What a component's state belongs to: its class and parameters."""
-    return type(component), repr(component.get_params())
+    """What a component's state belongs to: its class (by name: the state
+    stays plain data, ``skgd._persistence``) and parameters."""
+    cls = type(component)
+    return f"{cls.__module__}.{cls.__qualname__}", repr(component.get_params())
 
 
 def _matches(array, like):
@@ -213,7 +215,7 @@ class Engine:
         return state
 
     def _opt_owner(self, coef):
-        return (*_owner(self.optimizer), coef.dtype)
+        return (*_owner(self.optimizer), str(coef.dtype))
 
     def resume(self, state, coef, intercept):
         """Continue ``state`` (warm start) from ``coef`` and ``intercept``.
