@@ -62,6 +62,13 @@ class Loss(Component):
     #: False for margin losses applied one-vs-rest, True for joint losses.
     multiclass = False
 
+    #: What ``proba`` computes from the scores, by name, for exporters
+    #: that rebuild it (``skgd.onnx``): ``"logistic"`` (the sigmoid of each
+    #: score), ``"clipped_linear"`` ((clip(z, -1, 1) + 1) / 2) or
+    #: ``"softmax"``; None for losses without probabilities and for a
+    #: ``proba`` of your own.
+    proba_link = None
+
     #: True if the slope is +1 or -1 wherever the loss is positive (the hinge
     #: and epsilon-insensitive losses): the losses whose step a
     #: passive-aggressive schedule (``"pa1"``, ``"pa2"``) can size.
@@ -231,6 +238,7 @@ class LogLoss(BinaryLoss):
 
     _kernel = KernelSpec("LOG")
     curvature = 0.25
+    proba_link = "logistic"
 
     def loss(self, y, z):
         return np.logaddexp(0.0, -_margin(y, z))
@@ -264,6 +272,7 @@ class ModifiedHuber(BinaryLoss):
 
     _kernel = KernelSpec("MODIFIED_HUBER")
     curvature = 2.0
+    proba_link = "clipped_linear"
 
     def loss(self, y, z):
         m = _margin(y, z)
@@ -423,6 +432,7 @@ class Softmax(MulticlassLoss):
 
     _kernel = KernelSpec("SOFTMAX")
     curvature = 0.5
+    proba_link = "softmax"
 
     def loss(self, y, z):
         return -_take_true(log_softmax(z, axis=1), y)
