@@ -55,6 +55,16 @@ def _fitted_attributes(estimator):
     return [n for n in vars(estimator) if n.endswith("_") or n == "_state"]
 
 
+def _running_sum(curve, increments):
+    """``curve`` continued by the running sum of ``increments``."""
+    total = curve[-1] if curve else 0
+    out = list(curve)
+    for value in increments:
+        total = total + value
+        out.append(total)
+    return out
+
+
 def _transaction(fit_method):
     """A call that raises leaves the estimator as it was, or unfitted.
 
@@ -298,6 +308,17 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         SGDClassifier's configuration the losses are weighted as
         SGDClassifier weighs them: their weighted sum over the rows.
         :meth:`partial_fit` appends one entry per call.
+    time_curve_ : list of float
+        Seconds of training up to the end of each epoch: the running sum of
+        the epochs' wall times (beside ``loss_curve_``, continued across
+        :meth:`partial_fit` calls, whose time between calls does not count).
+    samples_curve_ : list of int
+        Training rows seen up to the end of each epoch, likewise.
+    stop_reason_ : str
+        Why the last call stopped: ``"max_iter"``, ``"tol"`` (the training
+        objective stopped improving), ``"validation"`` (the validation score
+        did), ``"converged"`` (a certified distance to the optimum within
+        ``tol``), ``"callback"`` or ``"partial_fit"`` (one epoch per call).
     validation_scores_ : list of float or None
         Validation accuracy after each epoch, with ``early_stopping``; after
         each :meth:`partial_fit` call given ``validation_data``.
@@ -574,6 +595,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
             verbose=self.verbose,
             tasks=tasks,
             guard=guard,
+            partial=task == "partial_fit",
         )
         coef, intercept = engine.weights(self._state)
         if self._state.averaging:
@@ -585,6 +607,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.coef_, self.intercept_ = coef, intercept
         self.t_ = self._state.t
         self.loss_curve_ = getattr(self, "loss_curve_", []) + report.objectives
+        # Seconds and rows up to the end of each epoch: x-axes for loss_curve_.
+        self.time_curve_ = _running_sum(
+            getattr(self, "time_curve_", []), report.epoch_seconds
+        )
+        self.samples_curve_ = _running_sum(
+            getattr(self, "samples_curve_", []), report.epoch_rows
+        )
+        self.stop_reason_ = report.stop_reason
         if tasks:
             tasks.end()
         return report
@@ -637,7 +667,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         self.learning_rate_ = plan.components.schedule
         engine = plan.engine()
         self._state = self._start(engine, plan, warm=False)
-        self.loss_curve_ = []
+        self.loss_curve_, self.time_curve_, self.samples_curve_ = [], [], []
         validation = None
         if on_dask:
             source = _dask.source(data, plan)
@@ -854,7 +884,7 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         engine = plan.engine()
         self._state = self._start(engine, plan, warm=not first_call)
         if first_call:
-            self.loss_curve_ = []
+            self.loss_curve_, self.time_curve_, self.samples_curve_ = [], [], []
             self.validation_scores_ = None
             self.best_validation_score_ = None
         Y = plan.objective.encode(data.y_idx, data.dtype)

@@ -263,6 +263,7 @@ class BlockSums:
     def __init__(self, data, objective, class_weights):
         import dask
 
+        self.n_rows = data.n_rows  # an epoch's rows, for the estimator's history
         self._blocks = data.blocks()
         # One key for the constant part, shared by all block tasks.
         self._problem = dask.delayed(
@@ -327,6 +328,7 @@ class StreamedBlocks:
     """Mini-batch epochs: the blocks through the client, one at a time."""
 
     def __init__(self, data, objective, class_weights, one_vs_rest=False):
+        self.n_rows = data.n_rows  # an epoch's rows, for the estimator's history
         self._blocks = data.blocks()
         self._classes = data.classes
         self._class_weights = class_weights

@@ -526,6 +526,24 @@ class EpochReport:
     stopped_by_callback: bool = False
     converged: bool = False  # a solver's stopping rule held
     gap: float = None  # a solver's last certified distance to the optimum
+    # Wall seconds and rows of each epoch (the estimator's time_curve_ and
+    # samples_curve_ add them up).
+    epoch_seconds: list = field(default_factory=list)
+    epoch_rows: list = field(default_factory=list)
+    # Why training stopped: one of STOP_REASONS.
+    stop_reason: str = "max_iter"
+
+
+#: The values of a fitted estimator's ``stop_reason_``, and what they mean.
+STOP_REASONS = {
+    "max_iter": "ran max_iter epochs",
+    "tol": "the training objective did not improve by tol for n_iter_no_change epochs",
+    "validation": "the validation score did not improve by tol for "
+    "n_iter_no_change epochs",
+    "converged": "the objective was certified within tol of its minimum",
+    "callback": "a callback asked to stop",
+    "partial_fit": "partial_fit runs one epoch",
+}
 
 
 def train(
@@ -541,6 +559,7 @@ def train(
     verbose=0,
     tasks=None,
     guard=None,
+    partial=False,
 ):
     """Run up to ``max_epochs`` epochs with scikit-learn's stopping rule.
 
@@ -564,16 +583,20 @@ def train(
     ``tasks`` (``skgd._callbacks.EpochTasks``) reports each epoch to the
     estimator's callbacks; training stops after an epoch when one asks.
 
+    The report records each epoch's objective, seconds and rows, and why
+    training stopped (``STOP_REASONS``; ``partial``: a partial_fit call).
+
     Raises ``ValueError`` if the weights or the objective become non-finite,
     or if ``guard`` (a :class:`DivergenceGuard`) sees the objective rise.
     """
-    report = EpochReport()
+    report = EpochReport(stop_reason="partial_fit" if partial else "max_iter")
     best_objective = np.inf
     no_improvement = 0
     start_time = time.perf_counter()
     for epoch in range(1, max_epochs + 1):
         if tasks:
             tasks.begin_epoch()
+        epoch_start = time.perf_counter()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             objective = source.run_epoch(engine, state, shuffle)
         report.n_epochs = epoch
@@ -590,6 +613,7 @@ def train(
         if guard is not None:
             guard.check(epoch, objective)
         report.objectives.append(objective)
+        report.epoch_rows.append(source.n_rows)
         if engine.certifies and validation_score is None:
             # The solver's rule (below) replaces the objective's.
             improved = True
@@ -613,27 +637,59 @@ def train(
             # The burn-in ends at the first epoch that does not improve (the
             # run has reached its noise floor) or half way through max_epochs.
             engine.start_averaging(state)
+        # The epoch's time includes its validation score, as the user waits.
+        report.epoch_seconds.append(time.perf_counter() - epoch_start)
+        no_improvement = 0 if improved else no_improvement + 1
         if verbose:
             _print_epoch(engine, epoch, objective, coef, state, report, start_time)
+            if verbose >= 2:
+                _print_detail(report, no_improvement, n_iter_no_change, best_objective)
         if tasks and tasks.end_epoch(coef, intercept):
             report.stopped_by_callback = True
+            report.stop_reason = "callback"
             break
         if engine.certifies:
             report.gap = state.solver["gap"]
         if engine.converged(state, tol):
             report.converged = True
+            if not partial:  # a partial_fit call ends after its epoch anyway
+                report.stop_reason = "converged"
             break
-        no_improvement = 0 if improved else no_improvement + 1
         if no_improvement >= n_iter_no_change:
             state.sched_state, stop = engine.schedule.on_plateau(state.sched_state)
             if stop:
+                report.stop_reason = "validation" if validation_score else "tol"
                 break
             no_improvement = 0
             if engine.burn_in and state.averaging:
                 # A lower rate (the "adaptive" schedule) takes the run down to
                 # a new noise floor: the average starts again from there.
                 engine.start_averaging(state)
+    if verbose:
+        print(
+            f"-- Stopped after {report.n_epochs} "
+            f"epoch{'s' if report.n_epochs != 1 else ''} "
+            f"({STOP_REASONS[report.stop_reason]}), "
+            f"{time.perf_counter() - start_time:.2f} s",
+            flush=True,
+        )
     return report
+
+
+def _print_detail(report, no_improvement, n_iter_no_change, best_objective):
+    """verbose >= 2: the epoch's rows and time, and the stopping rule's
+    state (the compiled epoch has no Python step by step to print)."""
+    line = (
+        f"   rows {report.epoch_rows[-1]}, epoch {report.epoch_seconds[-1]:.3f} s, "
+        f"no improvement {no_improvement}/{n_iter_no_change}"
+    )
+    if report.validation_scores:
+        line += f", best validation score {report.best_score:.6g}"
+    elif np.isfinite(best_objective):
+        line += f", best objective {best_objective:.6g}"
+    if report.gap is not None:
+        line += f", certified gap {report.gap:.3g}"
+    print(line, flush=True)
 
 
 def _print_epoch(engine, epoch, objective, coef, state, report, start_time):

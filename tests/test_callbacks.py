@@ -88,6 +88,7 @@ def test_a_callback_can_stop_training():
         warnings.simplefilter("error", ConvergenceWarning)
         est = GDClassifier(**params).set_callbacks(Recorder(stop_at=3)).fit(X, y)
     assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+    assert est.stop_reason_ == "callback"
     reference = GDClassifier(**{**PARAMS, "max_iter": 3}).fit(X, y)
     np.testing.assert_array_equal(est.coef_, reference.coef_)
 

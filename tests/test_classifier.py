@@ -553,7 +553,7 @@ def test_clone_and_nested_optimizer_params():
 def test_verbose_prints_one_line_per_epoch(binary, capsys):
     """One line per epoch: objective (= loss_curve_), weight norm, the step
     size of the next update (invscaling: eta0 / t**power_t, t = 1 + updates)
-    and the elapsed time."""
+    and the elapsed time; then why training stopped."""
     X, y = binary
     est = GDClassifier(
         verbose=1,
@@ -565,7 +565,10 @@ def test_verbose_prints_one_line_per_epoch(binary, capsys):
         tol=None,
     ).fit(X, y)
     lines = [line for line in capsys.readouterr().out.splitlines() if line]
-    assert len(lines) == 3
+    assert len(lines) == 4
+    assert re.fullmatch(
+        r"-- Stopped after 3 epochs \(ran max_iter epochs\), \d+\.\d\d s", lines.pop()
+    )
     pattern = re.compile(
         r"-- Epoch (\d+): objective (\S+), norm (\S+), step (\S+), nnz \d+, "
         r"T (\d+), \d+\.\d\d s"
@@ -577,6 +580,67 @@ def test_verbose_prints_one_line_per_epoch(binary, capsys):
         assert float(match[2]) == pytest.approx(est.loss_curve_[epoch - 1], rel=1e-5)
         assert float(match[4]) == pytest.approx(0.5 / (epoch + 1) ** 0.5, rel=1e-3)
     assert float(match[3]) == pytest.approx(np.linalg.norm(est.coef_), rel=1e-3)
+
+
+def test_history_of_times_and_samples_across_calls(binary):
+    """time_curve_ and samples_curve_ run beside loss_curve_: seconds and
+    rows seen up to the end of each epoch, continued by partial_fit, and
+    started afresh by fit (warm_start too, as loss_curve_ is)."""
+    X, y = binary
+    n_train = len(y) - round(0.1 * len(y))  # validation_fraction holds 10 % out
+    est = GDClassifier(
+        batch_size=16, max_iter=4, tol=None, early_stopping=True, random_state=0
+    ).fit(X, y)
+    assert len(est.time_curve_) == len(est.samples_curve_) == len(est.loss_curve_)
+    assert est.samples_curve_ == [n_train * k for k in (1, 2, 3, 4)]
+    assert np.all(np.diff(est.time_curve_) > 0) and est.time_curve_[0] > 0
+    est.set_params(early_stopping=False).partial_fit(X[:10], y[:10])
+    assert est.samples_curve_[-1] == 4 * n_train + 10 and len(est.time_curve_) == 5
+    est.set_params(warm_start=True, max_iter=2).fit(X, y)
+    assert est.samples_curve_ == [len(y), 2 * len(y)] and len(est.loss_curve_) == 2
+
+
+@pytest.mark.parametrize(
+    "params, reason",
+    [
+        (dict(max_iter=3, tol=None), "max_iter"),
+        (dict(max_iter=1000, tol=1e-1, n_iter_no_change=2), "tol"),
+        (
+            dict(max_iter=1000, tol=1e-1, n_iter_no_change=2, early_stopping=True),
+            "validation",
+        ),
+        (
+            dict(loss="log_loss", batch_size="full", learning_rate="line_search"),
+            "converged",
+        ),
+    ],
+)
+def test_stop_reason(binary, params, reason):
+    X, y = binary
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = GDClassifier(random_state=0, **params).fit(X, y)
+    assert est.stop_reason_ == reason
+    if reason in ("tol", "validation", "converged"):
+        assert est.n_iter_ < est.max_iter
+    est.set_params(early_stopping=False).partial_fit(X, y)
+    assert est.stop_reason_ == "partial_fit"
+
+
+def test_verbose_2_adds_the_epochs_detail(binary, capsys):
+    """verbose=2: after each epoch line, its rows, seconds and the stopping
+    rule's count (as time_curve_ and samples_curve_ say)."""
+    X, y = binary
+    est = GDClassifier(verbose=2, max_iter=3, tol=1e-1, n_iter_no_change=5)
+    est.fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    detail = [line for line in lines if line.startswith("   rows")]
+    assert len(detail) == 3
+    for line in detail:
+        assert re.match(
+            rf"   rows {len(y)}, epoch \d+\.\d{{3}} s, no improvement \d/5", line
+        )
+    assert lines[-1].startswith("-- Stopped after 3 epochs")
 
 
 def test_n_jobs_does_not_change_the_model(multiclass):
