@@ -151,3 +151,16 @@ def test_demo_prints_a_row_per_mode_and_loss(capsys):
     assert len(rows) == 1 + 12 + 2
     accuracies = [float(r.split("|")[3]) for r in rows[1:]]
     assert min(accuracies) > 0.8
+    # Two epochs: every fit hits the cap, and the table says so.
+    assert [r.split("|")[5].strip() for r in rows[1:]] == ["cap"] * 14
+
+
+def test_demo_help_is_plain_text(capsys):
+    """--help: plain text (no reStructuredText markup), with the next steps."""
+    from skgd.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and ":class:" not in text
+    assert "examples/plot_descent_modes.py" in text and "sphinx" in text
