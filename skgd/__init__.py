@@ -6,6 +6,7 @@ __version__ = "0.1.0"  # before the imports: saved models record it
 
 from skgd import gradient_check, losses, optimizers, penalties, schedules
 from skgd._classifier import GDClassifier
+from skgd._displays import LossCurveDisplay
 from skgd._persistence import InconsistentVersionWarning
 from skgd._presets import MulticlassSVMClassifier, SoftmaxClassifier
 
@@ -17,6 +18,7 @@ for _public in (
     SoftmaxClassifier,
     MulticlassSVMClassifier,
     InconsistentVersionWarning,
+    LossCurveDisplay,
 ):
     _public.__module__ = "skgd"
 del _public
@@ -24,6 +26,7 @@ del _public
 __all__ = [
     "GDClassifier",
     "InconsistentVersionWarning",
+    "LossCurveDisplay",
     "gradient_check",
     "SoftmaxClassifier",
     "MulticlassSVMClassifier",
