@@ -6,7 +6,7 @@ __version__ = "0.1.0"  # before the imports: saved models record it
 
 from skgd import gradient_check, losses, optimizers, penalties, schedules
 from skgd._classifier import GDClassifier
-from skgd._displays import LossCurveDisplay
+from skgd._displays import LearningRateFinderDisplay, LossCurveDisplay
 from skgd._persistence import InconsistentVersionWarning
 from skgd._presets import MulticlassSVMClassifier, SoftmaxClassifier
 
@@ -19,6 +19,7 @@ for _public in (
     MulticlassSVMClassifier,
     InconsistentVersionWarning,
     LossCurveDisplay,
+    LearningRateFinderDisplay,
 ):
     _public.__module__ = "skgd"
 del _public
@@ -26,6 +27,7 @@ del _public
 __all__ = [
     "GDClassifier",
     "InconsistentVersionWarning",
+    "LearningRateFinderDisplay",
     "LossCurveDisplay",
     "gradient_check",
     "SoftmaxClassifier",

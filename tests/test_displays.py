@@ -76,3 +76,93 @@ def test_bad_arguments_say_what_is_allowed(models):
 
     with pytest.raises(NotFittedError):
         LossCurveDisplay.from_estimator(GDClassifier())
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_the_finder_runs_a_copy_and_draws_its_curve(digits):
+    from sklearn.base import clone
+
+    from skgd import LearningRateFinderDisplay
+
+    X, y = digits
+    est = GDClassifier(loss="softmax", batch_size=32, random_state=0)
+    before = clone(est).get_params()
+    finder = LearningRateFinderDisplay.from_estimator(
+        est, X, y, min_rate=1e-4, max_rate=30.0, n_steps=60, random_state=0
+    )
+    # The estimator passed in is not changed, nor fitted.
+    assert est.get_params() == before and not hasattr(est, "coef_")
+    k = len(finder.rates)
+    assert 5 <= k <= 60 and len(finder.losses) == len(finder.raw_losses) == k
+    np.testing.assert_allclose(
+        finder.rates, 1e-4 * (30.0 / 1e-4) ** (np.arange(k) / 59), rtol=1e-12
+    )
+    # The smoothed curve is the bias-corrected moving average of the raw one.
+    average, expected = 0.0, []
+    for i, value in enumerate(finder.raw_losses):
+        average = 0.9 * average + 0.1 * value
+        expected.append(average / (1 - 0.9 ** (i + 1)))
+    np.testing.assert_allclose(finder.losses, expected, rtol=1e-12)
+    assert finder.suggested_eta0 == pytest.approx(
+        finder.rates[np.argmin(finder.losses)] / 10
+    )
+    # A rate of 30 diverges: the run stopped before its last step.
+    assert k < 60
+    # What is drawn is that data.
+    np.testing.assert_array_equal(finder.line_.get_xdata(), finder.rates)
+    np.testing.assert_array_equal(finder.line_.get_ydata(), finder.losses)
+    assert finder.suggestion_line_.get_xdata()[0] == finder.suggested_eta0
+    assert finder.ax_.get_xscale() == "log"
+
+
+def test_the_suggested_rate_trains_well(digits):
+    """Five epochs at the suggested constant rate end far lower than at
+    the range's smallest rate, and do not diverge."""
+    from skgd import LearningRateFinderDisplay
+
+    X, y = digits
+    est = GDClassifier(loss="softmax", batch_size=32, random_state=0)
+    finder = LearningRateFinderDisplay.from_estimator(est, X, y, random_state=0)
+
+    def objective(eta0):
+        model = GDClassifier(
+            loss="softmax",
+            batch_size=32,
+            learning_rate="constant",
+            eta0=eta0,
+            max_iter=5,
+            tol=None,
+            random_state=0,
+        ).fit(X, y)
+        return model.loss_curve_[-1]
+
+    suggested = objective(finder.suggested_eta0)
+    assert np.isfinite(suggested)
+    assert suggested < 0.5 * objective(1e-5)
+
+
+def test_the_finder_on_a_pipeline_and_bad_arguments(digits):
+    from skgd import LearningRateFinderDisplay
+
+    X, y = digits
+    finder = LearningRateFinderDisplay.from_estimator(
+        make_pipeline(StandardScaler(), GDClassifier(batch_size=64)),
+        X,
+        y,
+        n_steps=10,
+        random_state=0,
+    )
+    assert len(finder.rates) >= 5
+    with pytest.raises(ValueError, match="0 < min_rate < max_rate"):
+        LearningRateFinderDisplay.from_estimator(
+            GDClassifier(), X, y, min_rate=1.0, max_rate=0.1
+        )
+    with pytest.raises(ValueError, match="n_steps must be an integer >= 5"):
+        LearningRateFinderDisplay.from_estimator(GDClassifier(), X, y, n_steps=3)
