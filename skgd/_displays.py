@@ -5,6 +5,8 @@ matplotlib is imported when a display draws, not before: install it with
 ``pip install skgd[plot]``.
 """
 
+import numbers
+
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
@@ -306,7 +308,9 @@ class LearningRateFinderDisplay:
         y = np.asarray(y)
         classes = np.unique(y)
         n = len(y)
-        batch = n if model.batch_size == "full" else min(int(model.batch_size), n)
+        # An integer batch size, or the full batch (batch_size's one string).
+        size = model.batch_size
+        batch = min(int(size), n) if isinstance(size, numbers.Integral) else n
         model.set_params(
             learning_rate="constant", early_stopping=False, tol=None, verbose=0
         )
