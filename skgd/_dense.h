@@ -41,39 +41,54 @@
 typedef double skgd_v4d __attribute__((vector_size(32)));
 typedef float skgd_v8f __attribute__((vector_size(32)));
 
+/* Lanes picked from two vectors (lanes of b numbered after a's): Clang's and
+ * GCC 12's __builtin_shufflevector, older GCC's __builtin_shuffle. */
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define SKGD_SHUFFLEVECTOR 1
+#endif
+#endif
+#ifdef SKGD_SHUFFLEVECTOR
+#define SKGD_PICK4(a, b, i, j, k, l) __builtin_shufflevector(a, b, i, j, k, l)
+#define SKGD_PICK8(a, b, i, j, k, l, m, n, o, p) \
+    __builtin_shufflevector(a, b, i, j, k, l, m, n, o, p)
+#else
+typedef long long skgd_mask4 __attribute__((vector_size(32)));
+typedef int skgd_mask8 __attribute__((vector_size(32)));
+#define SKGD_PICK4(a, b, i, j, k, l) __builtin_shuffle(a, b, (skgd_mask4){i, j, k, l})
+#define SKGD_PICK8(a, b, i, j, k, l, m, n, o, p) \
+    __builtin_shuffle(a, b, (skgd_mask8){i, j, k, l, m, n, o, p})
+#endif
+
 /* The sums of 8 vectors of a score tile, each vector's lanes added up: in
  * shuffles and vector adds (a tree over the lanes, in a fixed order)
  * instead of one scalar add per lane. out[k] is the sum of v[k]. */
 SKGD_INLINE void skgd_sums8_f64(const skgd_v4d v[8], double out[8])
 {
-    typedef long long mask __attribute__((vector_size(32)));
-    const mask even = {0, 4, 2, 6}, odd = {1, 5, 3, 7};
-    const mask low = {0, 1, 4, 5}, high = {2, 3, 6, 7};
     for (int h = 0; h < 2; h++) {
         const skgd_v4d *a = v + 4 * h;
         /* [a0 lanes 0+1, a1 lanes 0+1, a0 lanes 2+3, a1 lanes 2+3] */
-        skgd_v4d t0 = __builtin_shuffle(a[0], a[1], even)
-                      + __builtin_shuffle(a[0], a[1], odd);
-        skgd_v4d t1 = __builtin_shuffle(a[2], a[3], even)
-                      + __builtin_shuffle(a[2], a[3], odd);
-        skgd_v4d u = __builtin_shuffle(t0, t1, low) + __builtin_shuffle(t0, t1, high);
+        skgd_v4d t0 = SKGD_PICK4(a[0], a[1], 0, 4, 2, 6)
+                      + SKGD_PICK4(a[0], a[1], 1, 5, 3, 7);
+        skgd_v4d t1 = SKGD_PICK4(a[2], a[3], 0, 4, 2, 6)
+                      + SKGD_PICK4(a[2], a[3], 1, 5, 3, 7);
+        skgd_v4d u = SKGD_PICK4(t0, t1, 0, 1, 4, 5) + SKGD_PICK4(t0, t1, 2, 3, 6, 7);
         memcpy(out + 4 * h, &u, sizeof u);
     }
 }
 
 SKGD_INLINE void skgd_sums8_f32(const skgd_v8f v[8], float out[8])
 {
-    typedef int mask __attribute__((vector_size(32)));
-    const mask even1 = {0, 8, 2, 10, 4, 12, 6, 14}, odd1 = {1, 9, 3, 11, 5, 13, 7, 15};
-    const mask even2 = {0, 1, 8, 9, 4, 5, 12, 13}, odd2 = {2, 3, 10, 11, 6, 7, 14, 15};
-    const mask low = {0, 1, 2, 3, 8, 9, 10, 11}, high = {4, 5, 6, 7, 12, 13, 14, 15};
     skgd_v8f w[4], x0, x1, u;
     for (int i = 0; i < 4; i++)
-        w[i] = __builtin_shuffle(v[2 * i], v[2 * i + 1], even1)
-               + __builtin_shuffle(v[2 * i], v[2 * i + 1], odd1);
-    x0 = __builtin_shuffle(w[0], w[1], even2) + __builtin_shuffle(w[0], w[1], odd2);
-    x1 = __builtin_shuffle(w[2], w[3], even2) + __builtin_shuffle(w[2], w[3], odd2);
-    u = __builtin_shuffle(x0, x1, low) + __builtin_shuffle(x0, x1, high);
+        w[i] = SKGD_PICK8(v[2 * i], v[2 * i + 1], 0, 8, 2, 10, 4, 12, 6, 14)
+               + SKGD_PICK8(v[2 * i], v[2 * i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    x0 = SKGD_PICK8(w[0], w[1], 0, 1, 8, 9, 4, 5, 12, 13)
+         + SKGD_PICK8(w[0], w[1], 2, 3, 10, 11, 6, 7, 14, 15);
+    x1 = SKGD_PICK8(w[2], w[3], 0, 1, 8, 9, 4, 5, 12, 13)
+         + SKGD_PICK8(w[2], w[3], 2, 3, 10, 11, 6, 7, 14, 15);
+    u = SKGD_PICK8(x0, x1, 0, 1, 2, 3, 8, 9, 10, 11)
+        + SKGD_PICK8(x0, x1, 4, 5, 6, 7, 12, 13, 14, 15);
     memcpy(out, &u, sizeof u);
 }
 
