@@ -10,7 +10,8 @@ order, performing the steps of the NumPy engine
   as in scikit-learn), so the L2 decay of a step is one multiplication and
   a step moves only the row's own entries (BLAS on dense rows);
 * any other batch and optimizer (``_minibatch_epoch``): the data gradient
-  of the batch (dense rows in blocks through two GEMMs, in parallel lanes;
+  of the batch (dense rows in blocks, in parallel lanes, by pieces that
+  stay in cache through ``_dense.h``'s two products;
   CSR rows one by one, over the columns they touch), then one step of the
   optimizer.
 
@@ -29,7 +30,7 @@ import numpy as np
 
 from libc.math cimport exp, expf, fabs, log, log1p, logf, pow, sqrt
 from libc.string cimport memcpy, memset
-from scipy.linalg.cython_blas cimport daxpy, ddot, dgemm, saxpy, sdot, sgemm
+from scipy.linalg.cython_blas cimport daxpy, ddot, saxpy, sdot
 
 cdef extern from *:
     void __builtin_prefetch(const void *addr, ...) noexcept nogil
@@ -473,21 +474,6 @@ cdef inline void _axpy(int n, double a, const floating *x, int incx, floating *w
         daxpy(&n, &alpha, <double *> x, &incx, w, &one)
     else:
         saxpy(&n, &alpha, <float *> x, &incx, w, &one)
-
-
-cdef inline void _gemm(
-    char transa, char transb, int m, int n, int k,
-    const floating *a, int lda, const floating *b, int ldb, double beta_,
-    floating *c, int ldc,
-) noexcept nogil:
-    """C = op(A) op(B) + beta C in BLAS's column-major convention."""
-    cdef floating alpha = 1.0, beta = <floating> beta_
-    if floating is double:
-        dgemm(&transa, &transb, &m, &n, &k, &alpha, <double *> a, &lda,
-              <double *> b, &ldb, &beta, c, &ldc)
-    else:
-        sgemm(&transa, &transb, &m, &n, &k, &alpha, <float *> a, &lda,
-              <float *> b, &ldb, &beta, c, &ldc)
 
 
 cdef inline double _csr_dots(
