@@ -9,6 +9,7 @@ from skgd._classifier import GDClassifier
 from skgd._displays import LearningRateFinderDisplay, LossCurveDisplay
 from skgd._persistence import InconsistentVersionWarning
 from skgd._presets import MulticlassSVMClassifier, SoftmaxClassifier
+from skgd._progress import TrainingProgress
 
 # The public classes under their public name, where pickle, joblib and skops
 # record them: a saved model names skgd.GDClassifier, and a skops loader is
@@ -20,6 +21,7 @@ for _public in (
     InconsistentVersionWarning,
     LossCurveDisplay,
     LearningRateFinderDisplay,
+    TrainingProgress,
 ):
     _public.__module__ = "skgd"
 del _public
@@ -36,5 +38,6 @@ __all__ = [
     "optimizers",
     "penalties",
     "schedules",
+    "TrainingProgress",
     "__version__",
 ]

@@ -49,8 +49,14 @@ class EpochTasks:
         self._epoch = self._root.subcontext(task_name="epoch")
         self._epoch.call_on_fit_task_begin(estimator=self._estimator, **self._data)
 
-    def end_epoch(self, coef, intercept):
-        """End the current epoch's task; True if a callback asks to stop."""
+    def end_epoch(self, coef, intercept, progress):
+        """End the current epoch's task; True if a callback asks to stop.
+
+        ``progress`` (``skgd._engine.EpochProgress``: the epoch, the
+        objective, the stopping rule's count) rides on the epoch's context
+        as ``skgd_progress``, for callbacks that show it.
+        """
+        self._epoch.skgd_progress = progress
 
         def weights():
             # Copies: the callbacks may keep the model, training goes on.

@@ -579,7 +579,14 @@ class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
         metadata = None if weights is None else {"sample_weight": weights}
         root = None
         if getattr(self, "_skl_callbacks", None):
-            root = self._init_callback_context(task_name=task, max_subtasks=max_epochs)
+            # A task declares its number of sub-tasks when it begins, and a
+            # progress bar takes it as its total: max_epochs only if nothing
+            # else ends the call, else "unknown" (a stopping rule may end a
+            # fit of max_iter=1000 after 5 epochs).
+            known = task == "partial_fit" or self.tol is None
+            root = self._init_callback_context(
+                task_name=task, max_subtasks=max_epochs if known else None
+            )
         tasks = EpochTasks(root, self, data.X, data.y, metadata)
         if self.verbose and self.learning_rate == "auto":
             print(f"-- learning_rate='auto': {self.learning_rate_!r}", flush=True)

@@ -644,12 +644,30 @@ def train(
             _print_epoch(engine, epoch, objective, coef, state, report, start_time)
             if verbose >= 2:
                 _print_detail(report, no_improvement, n_iter_no_change, best_objective)
-        if tasks and tasks.end_epoch(coef, intercept):
+        if engine.certifies:
+            report.gap = state.solver["gap"]
+        if tasks and tasks.end_epoch(
+            coef,
+            intercept,
+            EpochProgress(
+                epoch=epoch,
+                max_epochs=max_epochs,
+                objective=objective,
+                seconds=time.perf_counter() - start_time,
+                rule=_stopping_rule(engine, tol, validation_score),
+                no_improvement=no_improvement,
+                n_iter_no_change=n_iter_no_change,
+                tol=tol,
+                best=report.best_score if validation_score else best_objective,
+                validation_score=(
+                    report.validation_scores[-1] if validation_score else None
+                ),
+                gap=report.gap,
+            ),
+        ):
             report.stopped_by_callback = True
             report.stop_reason = "callback"
             break
-        if engine.certifies:
-            report.gap = state.solver["gap"]
         if engine.converged(state, tol):
             report.converged = True
             if not partial:  # a partial_fit call ends after its epoch anyway
@@ -674,6 +692,42 @@ def train(
             flush=True,
         )
     return report
+
+
+@dataclass(frozen=True)
+class EpochProgress:
+    """Where a call stands after an epoch, for the callbacks: skgd's epoch
+    tasks carry it as ``context.skgd_progress``.
+
+    ``rule`` names what may end the call before ``max_epochs``: ``"tol"``
+    (the training objective), ``"validation"`` (the validation score),
+    ``"converged"`` (a certifying method's gap below ``tol``) or None
+    (``tol=None``: only ``max_epochs`` ends it). ``no_improvement`` counts the
+    epochs in a row that did not improve by ``tol``, out of
+    ``n_iter_no_change``; ``best`` is the best objective or validation score
+    so far; ``seconds`` runs from the start of the call.
+    """
+
+    epoch: int
+    max_epochs: int
+    objective: float
+    seconds: float
+    rule: str
+    no_improvement: int
+    n_iter_no_change: int
+    tol: float
+    best: float
+    validation_score: float
+    gap: float
+
+
+def _stopping_rule(engine, tol, validation_score):
+    """What may end a call of :func:`train` before its last epoch."""
+    if tol is None:
+        return None
+    if validation_score is not None:
+        return "validation"
+    return "converged" if engine.certifies else "tol"
 
 
 def _print_detail(report, no_improvement, n_iter_no_change, best_objective):

@@ -1,0 +1,268 @@
+"""One line of progress for a fit, or for a whole ``partial_fit`` stream.
+
+A callback of scikit-learn's callback API (``set_callbacks``, scikit-learn
+>= 1.9) that knows what skgd's epoch tasks carry (``skgd_progress``, see
+``skgd._engine.EpochProgress``): the stopping rule's count, not only the
+epochs out of ``max_iter``. scikit-learn's ``ProgressBar`` cannot show that:
+a task fixes its total when it begins, and every ``partial_fit`` call is a
+task tree of its own.
+"""
+
+import shutil
+import sys
+import time
+from numbers import Integral, Real
+
+from skgd._engine import STOP_REASONS
+
+
+class TrainingProgress:
+    """Progress of training on one line: epochs against the stopping rule,
+    or the calls of a ``partial_fit`` stream.
+
+    A callback for scikit-learn's callback API (scikit-learn >= 1.9): set it
+    with ``estimator.set_callbacks(TrainingProgress())``. The line is
+    redrawn in place (a carriage return) and ends when training does.
+
+    **In a fit** the line shows what ends it:
+
+    * with ``tol=None`` only ``max_iter`` does, and the line is a bar over
+      the epochs with the time left;
+    * otherwise the stopping rule usually ends it long before ``max_iter``,
+      and the line shows the epoch, the objective (or validation score) and
+      the rule's count, "no improvement 2/5", which stops the fit at 5/5 (a
+      certifying method: its certified gap against ``tol``). No time left is
+      guessed.
+
+    The last line says after how many epochs and why training stopped
+    (``stop_reason_``).
+
+    **In a partial_fit stream** the calls on one estimator share one line:
+    the calls, the rows seen, the last objective, the held-out score and its
+    count when ``validation_data`` is passed, and with ``total_calls`` a bar
+    and the time left. The line ends after ``total_calls`` calls, at a
+    ``fit`` or a first call on another model, or at :meth:`close` (the
+    callback is also a context manager that closes on exit).
+
+    Parameters
+    ----------
+    total_calls : int, default=None
+        The number of ``partial_fit`` calls the stream makes, if known.
+    file : writable text stream, default=None
+        Where to write; None writes to ``sys.stderr`` (looked up at each
+        write, so that the callback pickles with its estimator).
+    min_interval : float, default=0.1
+        Seconds between two redraws of the line; the last line of a fit or
+        a stream is always drawn.
+    width : int, default=20
+        Characters of the bar.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sklearn.datasets import load_iris
+    >>> from skgd import GDClassifier, TrainingProgress
+    >>> X, y = load_iris(return_X_y=True)
+    >>> out = io.StringIO()
+    >>> clf = GDClassifier(loss="log_loss", random_state=0)
+    >>> clf = clf.set_callbacks(TrainingProgress(file=out)).fit(X, y)
+    >>> print(out.getvalue().split("\\r")[-1].strip())  # doctest: +ELLIPSIS
+    GDClassifier fit: stopped after ... epochs (tol: ...), objective ..., ... s
+    """
+
+    def __init__(self, total_calls=None, *, file=None, min_interval=0.1, width=20):
+        if total_calls is not None and (
+            not isinstance(total_calls, Integral) or total_calls < 1
+        ):
+            raise ValueError(
+                f"total_calls must be a positive integer or None, got {total_calls!r}."
+            )
+        if not isinstance(min_interval, Real) or not min_interval >= 0:
+            raise ValueError(
+                f"min_interval must be a number of seconds >= 0, got {min_interval!r}."
+            )
+        if not isinstance(width, Integral) or width < 1:
+            raise ValueError(f"width must be a positive integer, got {width!r}.")
+        self.total_calls = total_calls
+        self.file = file
+        self.min_interval = min_interval
+        self.width = width
+        self._line_length = 0  # characters of the line on screen, 0: none open
+        self._drawn_at = -float("inf")
+        self._pending = None  # a line not drawn yet (min_interval)
+        self._stream = None  # the partial_fit stream: its estimator and counts
+        self._ended = False  # the current call's root task ended normally
+
+    # The callback protocol (sklearn.callback.FitCallback).
+
+    def setup(self, estimator, context):
+        self._ended = False
+        self._began = time.perf_counter()
+        stream = self._stream
+        if context.task_name != "partial_fit":
+            self.close()
+        elif stream is None or not (
+            stream["estimator"] is estimator and hasattr(estimator, "coef_")
+        ):
+            # A first call, or a call on another model: a new stream.
+            self.close()
+            self._stream = {"estimator": estimator, "calls": 0, "start": self._began}
+
+    def on_fit_task_begin(self, estimator, context):
+        return False
+
+    def on_fit_task_end(self, estimator, context):
+        if context.task_name == "epoch":
+            progress = getattr(context, "skgd_progress", None)
+            if progress is not None and self._stream is None:
+                self._draw(self._fit_line(estimator, progress))
+        elif context.parent is None or context.task_name in ("fit", "partial_fit"):
+            self._ended = True
+        return False
+
+    def teardown(self, estimator, context):
+        if self._stream is None:
+            self._draw(self._fit_end_line(estimator), final=True)
+            return
+        stream = self._stream
+        if not self._ended:
+            name = type(estimator).__name__
+            self._draw(f"{name} partial_fit: call {stream['calls'] + 1} failed")
+            self.close()
+            return
+        stream["calls"] += 1
+        last = self.total_calls is not None and stream["calls"] >= self.total_calls
+        self._draw(self._stream_line(estimator), force=last)
+        if last:
+            self.close()
+
+    # Lines.
+
+    def _fit_line(self, estimator, progress):
+        name = type(estimator).__name__
+        seconds = f"{progress.seconds:.2f} s"
+        if progress.rule is None:
+            # Only max_iter ends the fit: a true bar and a time left.
+            done = progress.epoch / progress.max_epochs
+            left = progress.seconds * (1 - done) / done
+            return (
+                f"{name} fit {self._bar(done)} {progress.epoch}/"
+                f"{progress.max_epochs} epochs, objective {progress.objective:.6g}, "
+                f"{seconds}, ~{left:.1f} s left"
+            )
+        line = (
+            f"{name} fit: epoch {progress.epoch} (max_iter {progress.max_epochs}), "
+            f"objective {progress.objective:.6g}"
+        )
+        if progress.rule == "converged":
+            gap = "-" if progress.gap is None else f"{progress.gap:.3g}"
+            line += f", certified gap {gap} (stops below tol={progress.tol:g})"
+        else:
+            if progress.rule == "validation":
+                line += f", validation score {progress.validation_score:.6g}"
+            # Stops when the count is full.
+            count, full = progress.no_improvement, progress.n_iter_no_change
+            line += (
+                f", no improvement {count}/{full} "
+                f"[{'#' * min(count, full)}{'-' * max(full - count, 0)}]"
+            )
+        return f"{line}, {seconds}"
+
+    def _fit_end_line(self, estimator):
+        name = type(estimator).__name__
+        if not self._ended:
+            return f"{name} fit: failed after {time.perf_counter() - self._began:.2f} s"
+        n, reason = estimator.n_iter_, estimator.stop_reason_
+        return (
+            f"{name} fit: stopped after {n} epoch{'s' if n != 1 else ''} "
+            f"({reason}: {STOP_REASONS[reason]}), objective "
+            f"{estimator.loss_curve_[-1]:.6g}, {estimator.time_curve_[-1]:.2f} s"
+        )
+
+    def _stream_line(self, estimator):
+        stream = self._stream
+        calls = stream["calls"]
+        seconds = time.perf_counter() - stream["start"]
+        if self.total_calls is None:
+            line = f"{type(estimator).__name__} partial_fit: call {calls}"
+        else:
+            done = min(calls / self.total_calls, 1.0)
+            line = (
+                f"{type(estimator).__name__} partial_fit {self._bar(done)} "
+                f"{calls}/{self.total_calls} calls"
+            )
+        line += (
+            f", {estimator.samples_curve_[-1]:,} rows, "
+            f"objective {estimator.loss_curve_[-1]:.6g}"
+        )
+        scores = getattr(estimator, "validation_scores_", None)
+        if scores:
+            line += (
+                f", validation score {scores[-1]:.6g}, no improvement "
+                f"{estimator.n_calls_no_improvement_}/{estimator.n_iter_no_change}"
+            )
+            if estimator.stopped_improving_:
+                line += " (stopped improving)"
+        line += f", {seconds:.2f} s"
+        if self.total_calls is not None and calls < self.total_calls:
+            line += f", ~{seconds * (self.total_calls - calls) / calls:.1f} s left"
+        return line
+
+    def _bar(self, done):
+        filled = int(round(done * self.width))
+        return f"[{'#' * filled}{'-' * (self.width - filled)}] {done:4.0%}"
+
+    # Output.
+
+    def _draw(self, line, *, final=False, force=False):
+        now = time.perf_counter()
+        if not (final or force) and now - self._drawn_at < self.min_interval:
+            self._pending = line  # drawn by close() if nothing comes after
+            return
+        self._drawn_at, self._pending = now, None
+        out = sys.stderr if self.file is None else self.file
+        if not final and _is_terminal(out):
+            # A line longer than the terminal wraps, and a carriage return
+            # would redraw only its last row.
+            line = line[: shutil.get_terminal_size().columns - 1]
+        # Pad over what the previous, longer line left on screen.
+        padding = " " * max(self._line_length - len(line), 0)
+        out.write(f"\r{line}{padding}")
+        self._line_length = len(line)
+        if final:
+            self._end_line(out)
+        out.flush()
+
+    def _end_line(self, out):
+        out.write("\n")
+        self._line_length = 0
+        self._drawn_at = -float("inf")
+
+    def close(self):
+        """End the current line (a stream of unknown length, say)."""
+        self._stream = None
+        if self._pending is not None:
+            self._draw(self._pending, force=True)
+        if self._line_length:
+            out = sys.stderr if self.file is None else self.file
+            self._end_line(out)
+            out.flush()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __getstate__(self):
+        # The stream holds an estimator: a pickled callback starts afresh.
+        state = self.__dict__.copy()
+        state.update(_stream=None, _line_length=0, _pending=None)
+        return state
+
+
+def _is_terminal(out):
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
