@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 
 from skgd import _dask, _monitor, _persistence
 from skgd._callbacks import CallbackSupportMixin, EpochTasks
+from skgd._doc_link import DocLinkMixin
 from skgd._engine import DivergenceGuard, train
 from skgd._full_batch import certified_gap
 from skgd._labels import sorted_labels
@@ -101,7 +102,7 @@ def _transaction(fit_method):
     return wrapper
 
 
-class GDClassifier(CallbackSupportMixin, ClassifierMixin, BaseEstimator):
+class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEstimator):
     r"""Linear classifier trained by (stochastic, mini-batch or full-batch)
     gradient descent.
 

@@ -4,8 +4,10 @@ from dataclasses import dataclass
 
 from sklearn.base import BaseEstimator
 
+from skgd._doc_link import DocLinkMixin
 
-class Component(BaseEstimator):
+
+class Component(DocLinkMixin, BaseEstimator):
     """Base class of skgd's components: hyperparameters only, never state.
 
     A component stores its constructor arguments under the same names and
