@@ -2,13 +2,16 @@
 
 The build needs no network: there is no intersphinx (references to NumPy or
 scikit-learn objects render as plain code), the theme is configured without
-remote resources, and the gallery runs the examples on data that ships with
-scikit-learn. MathJax is loaded by the reader's browser, not by the build.
+remote resources, and the gallery and the figures of the guide (matplotlib's
+plot directive) run on data that ships with scikit-learn. The pages need no
+network either: MathJax is copied into the site (sphinx-mathjax-offline), so
+formulas render offline.
 
 Build with ``python -m sphinx -W --keep-going -b html doc doc/_build/html``.
 """
 
 import os
+import re
 
 # The examples and the plots of the gallery run without a display.
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -32,8 +35,12 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Serves MathJax from the site's _static/ instead of a CDN.
+    "sphinx-mathjax-offline",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "sphinx_copybutton",
+    "matplotlib.sphinxext.plot_directive",
 ]
 
 templates_path = ["_templates"]
@@ -57,6 +64,26 @@ autodoc_member_order = "bysource"
 # table of the same methods.
 numpydoc_show_class_members = False
 numpydoc_xref_param_type = False
+
+# -- Copy buttons and figures -------------------------------------------------
+
+# The button copies the code of ">>> " and "... " lines without the prompts
+# and without the output lines, so that a copied snippet runs as pasted.
+copybutton_prompt_text = r">>> |\.\.\. |\$ "
+copybutton_prompt_is_regexp = True
+
+# The guide's figures: code shown above its figure, one PNG each.
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 110)]
+plot_rcparams = {
+    "figure.figsize": (7.0, 3.4),
+    "font.size": 9,
+    "figure.constrained_layout.use": True,
+}
+# Each figure's code imports what it uses: it runs as copied.
+plot_pre_code = ""
 
 # -- HTML ---------------------------------------------------------------------
 
@@ -106,5 +133,30 @@ def _skip_routing_setters(app, what, name, obj, skip, options):
     return None
 
 
+# A cross-reference of scikit-learn's own docs: :ref:`title <label>`,
+# :term:`word`, :doc:`path`.
+_SKLEARN_ONLY_REFERENCE = re.compile(r":(?:ref|term|doc):`([^`<]*?)\s*(?:<([^>`]*)>)?`")
+
+
+def _unlink_sklearn_references(app, what, name, obj, options, lines):
+    """Render scikit-learn's references to its own pages as plain text.
+
+    The API pages list the methods the classes inherit from scikit-learn
+    (``score``, ``get_params``, ``set_params``, ``set_callbacks``,
+    ``get_metadata_routing``) with scikit-learn's docstrings, whose
+    ``:ref:`` and ``:term:`` targets are pages of scikit-learn's site;
+    without intersphinx they would not resolve. Only docstrings written in
+    scikit-learn are changed: a broken reference of skgd's still fails the
+    build.
+    """
+    if not getattr(obj, "__module__", "").startswith("sklearn."):
+        return
+    for i, line in enumerate(lines):
+        lines[i] = _SKLEARN_ONLY_REFERENCE.sub(
+            lambda m: m.group(1) or m.group(2) or "", line
+        )
+
+
 def setup(app):
     app.connect("autodoc-skip-member", _skip_routing_setters)
+    app.connect("autodoc-process-docstring", _unlink_sklearn_references)
