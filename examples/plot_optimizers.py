@@ -4,23 +4,26 @@ Update rules compared: SGD, momentum, Nesterov, Adam
 =====================================================
 
 Six update rules train the same softmax classifier on scikit-learn's digits,
-in mini-batches of 32 rows. Each rule gets the step size that suits it (a
-common one would favour some rules over others: the adaptive rules divide by
-a running gradient scale, so their useful ``eta0`` is smaller). The left plot
-shows the training objective of each epoch (``loss_curve_``), the right one
-the accuracy on held-out digits after each epoch, which ``validation_data``
-of ``partial_fit`` records without a second pass of code.
+in mini-batches of 32 rows. A common step size would favour some rules over
+others (the adaptive rules divide by a running gradient scale, momentum
+lengthens the step), so each rule first runs the learning-rate range test,
+:class:`skgd.LearningRateFinderDisplay`, which suggests its ``eta0``. Then
+:class:`skgd.LossCurveDisplay` draws the training objective of each epoch
+(``loss_curve_``, solid, left axis) and the accuracy on held-out digits
+after each epoch (dashed, right axis), which ``validation_data`` of
+``partial_fit`` records without a second pass of code.
 """
 
 # %%
-# One model per rule, trained epoch by epoch with ``partial_fit`` so that the
-# held-out accuracy is recorded after every epoch.
+# The range test: about a hundred steps of each rule with a rate that grows
+# from 1e-5 to 10, the smoothed batch objective against the rate. The
+# suggestion (dashed) is a tenth of the rate at the curve's minimum.
 import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skgd import GDClassifier
+from skgd import GDClassifier, LearningRateFinderDisplay, LossCurveDisplay
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -29,15 +32,31 @@ X_train, X_test, y_train, y_test = train_test_split(
 scaler = StandardScaler().fit(X_train)
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
-step_sizes = {
-    "sgd": 0.05,
-    "momentum": 0.005,
-    "nesterov": 0.005,
-    "adagrad": 0.05,
-    "rmsprop": 0.001,
-    "adam": 0.002,
-}
-curves, accuracy = {}, {}
+rules = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam"]
+fig, axes = plt.subplots(2, 3, figsize=(10, 5.5), sharey=True, layout="constrained")
+step_sizes = {}
+for optimizer, ax in zip(rules, axes.ravel()):
+    finder = LearningRateFinderDisplay.from_estimator(
+        GDClassifier(loss="softmax", optimizer=optimizer, batch_size=32, alpha=1e-4),
+        X_train,
+        y_train,
+        random_state=0,
+        ax=ax,
+    )
+    ax.set_title(optimizer)
+    step_sizes[optimizer] = finder.suggested_eta0
+plt.show()
+
+# %%
+# Momentum and Nesterov get about half of plain SGD's rate: momentum 0.9
+# lengthens a steady step about 1 / (1 - 0.9) = 10 times, and the range test
+# sees the longer steps diverge sooner. RMSProp and Adam, which divide each
+# coordinate's step by its gradient's running scale, get a rate more than ten
+# times smaller.
+#
+# One model per rule, trained epoch by epoch with ``partial_fit`` so that the
+# held-out accuracy is recorded after every epoch.
+models = {}
 for optimizer, eta0 in step_sizes.items():
     model = GDClassifier(
         loss="softmax",
@@ -52,30 +71,22 @@ for optimizer, eta0 in step_sizes.items():
         model.partial_fit(
             X_train, y_train, classes=range(10), validation_data=(X_test, y_test)
         )
-    curves[optimizer] = model.loss_curve_
-    accuracy[optimizer] = model.validation_scores_
+    models[optimizer] = model
     print(
-        f"{optimizer:>8} (eta0={eta0}): objective {model.loss_curve_[-1]:.4f}, "
+        f"{optimizer:>8} (eta0={eta0:.3g}): objective {model.loss_curve_[-1]:.4f}, "
         f"best held-out accuracy {model.best_validation_score_:.3f}"
     )
 
 # %%
-# Momentum and Nesterov at ``eta0=0.005`` follow plain SGD at 0.05 almost
-# exactly: on a steady gradient, momentum 0.9 lengthens the step about
-# 1 / (1 - 0.9) = 10 times. AdaGrad, which scales each coordinate by its own
-# gradient history, falls fastest here; RMSProp and Adam, at their small
-# steps, start slower and catch up. Every rule ends near 96 % accuracy on
-# this easy problem: the rules differ in speed, not in the optimum.
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-epochs = range(1, 26)
-for optimizer in step_sizes:
-    left.plot(epochs, curves[optimizer], label=optimizer)
-    right.plot(epochs, accuracy[optimizer], label=optimizer)
-left.set_yscale("log")
-left.set_xlabel("epoch")
-left.set_ylabel("training objective")
-right.set_xlabel("epoch")
-right.set_ylabel("held-out accuracy")
-right.legend()
-fig.tight_layout()
+# At their suggested rates the six rules end within a factor of 1.6 of each
+# other in objective and near 97 % held-out accuracy on this easy problem:
+# with its step size chosen for it, each rule gets close to the same
+# optimum, and the rules differ in how the early epochs go.
+curves = {name: model.loss_curve_ for name, model in models.items()}
+fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
+display = LossCurveDisplay.from_estimator(
+    list(models.values()), names=list(models), ax=ax
+)
+# The legend beside the plot, clear of the second axis's labels.
+ax.legend(loc="upper left", bbox_to_anchor=(1.1, 1.0))
 plt.show()
