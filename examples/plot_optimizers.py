@@ -48,11 +48,11 @@ for optimizer, ax in zip(rules, axes.ravel()):
 plt.show()
 
 # %%
-# Momentum and Nesterov get about half of plain SGD's rate: momentum 0.9
-# lengthens a steady step about 1 / (1 - 0.9) = 10 times, and the range test
-# sees the longer steps diverge sooner. RMSProp and Adam, which divide each
-# coordinate's step by its gradient's running scale, get a rate more than ten
-# times smaller.
+# Momentum and Nesterov get about half of plain SGD's rate: their velocity
+# adds up past steps (up to 1 / (1 - 0.9) = 10 times a steady one), so the
+# range test sees them diverge at a lower rate. RMSProp and Adam, which
+# divide each coordinate's step by its gradient's running scale, get a rate
+# more than ten times smaller.
 #
 # One model per rule, trained epoch by epoch with ``partial_fit`` so that the
 # held-out accuracy is recorded after every epoch.

@@ -574,7 +574,10 @@ class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEsti
         """Train ``self._state`` over ``source``; publish the fitted attributes.
 
         ``task`` ("fit" or "partial_fit") names the run for the callbacks,
-        which see ``data.X``, ``data.y`` and ``data.sample_weight``.
+        which see ``data.X``, ``data.y`` and ``data.sample_weight``. Returns
+        the report and the callbacks' tasks, whose root the caller ends once
+        the whole call has succeeded (a check after training may still
+        raise).
         """
         weights = data.sample_weight
         metadata = None if weights is None else {"sample_weight": weights}
@@ -623,9 +626,7 @@ class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEsti
             getattr(self, "samples_curve_", []), report.epoch_rows
         )
         self.stop_reason_ = report.stop_reason
-        if tasks:
-            tasks.end()
-        return report
+        return report, tasks
 
     @_transaction
     @_fit_context(prefer_skip_nested_validation=True)
@@ -691,7 +692,7 @@ class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEsti
             start = source.start_objective(engine, self._state)
             if start is not None:
                 guard = DivergenceGuard(start)
-        report = self._train(
+        report, tasks = self._train(
             "fit",
             engine,
             source,
@@ -725,7 +726,10 @@ class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEsti
                 FutureWarning,
                 stacklevel=3,
             )
-        return self._finish_fit(report, validation is not None)
+        self._finish_fit(report, validation is not None)
+        if tasks:
+            tasks.end()
+        return self
 
     @staticmethod
     def _validation_scorer(data, rows):
@@ -906,7 +910,9 @@ class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEsti
                     engine, self._state
                 )
             guard = DivergenceGuard(self._state.start_objective)
-        self._train("partial_fit", engine, source, data, max_epochs=1, guard=guard)
+        _, tasks = self._train(
+            "partial_fit", engine, source, data, max_epochs=1, guard=guard
+        )
         self.n_iter_ = 1
         if held_out is not None:
             record = _monitor.record_score(
@@ -919,6 +925,8 @@ class GDClassifier(DocLinkMixin, CallbackSupportMixin, ClassifierMixin, BaseEsti
             )
             for name, value in record.items():
                 setattr(self, name, value)
+        if tasks:
+            tasks.end()
         return self
 
     # -- saving ---------------------------------------------------------------

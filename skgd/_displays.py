@@ -314,6 +314,10 @@ class LearningRateFinderDisplay:
         model.set_params(
             learning_rate="constant", early_stopping=False, tol=None, verbose=0
         )
+        if getattr(model, "_skl_callbacks", None):
+            # The range test is not the user's training: its hundred steps
+            # are not shown to the estimator's callbacks (a progress line).
+            model.set_callbacks()
         rng = check_random_state(random_state)
         rates = min_rate * (max_rate / min_rate) ** (np.arange(n_steps) / (n_steps - 1))
         raw, smooth, average, best = [], [], 0.0, np.inf

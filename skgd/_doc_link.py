@@ -15,6 +15,7 @@ hosted copy), so the link goes, in this order, to
 """
 
 import os
+import warnings
 from pathlib import Path
 
 #: The environment variable that holds a URL template of the API pages.
@@ -36,9 +37,24 @@ class DocLinkMixin:
         template = os.environ.get(DOC_URL_VARIABLE)
         if template:
             # Fill in the version now; the display fills in the rest.
-            return template.replace("{version}", __version__)
+            template = template.replace("{version}", __version__)
+            try:
+                template.format(estimator_module="skgd", estimator_name="x")
+            except (KeyError, IndexError, ValueError) as error:
+                warnings.warn(
+                    f"{DOC_URL_VARIABLE}={os.environ[DOC_URL_VARIABLE]!r} is not a "
+                    f"URL template skgd can fill in ({error!r}): use the "
+                    "placeholders {estimator_module}, {estimator_name} and "
+                    "{version}, and double other braces. The display shows no "
+                    "link.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                return ""
+            return template
         module = type(self).__module__.split("._")[0]
         page = _BUILT_PAGES / "generated" / f"{module}.{type(self).__name__}.html"
         if page.is_file():
-            return page.as_uri()
+            # Braces in the path are not placeholders.
+            return page.as_uri().replace("{", "{{").replace("}", "}}")
         return ""

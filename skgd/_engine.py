@@ -658,7 +658,9 @@ def train(
                 no_improvement=no_improvement,
                 n_iter_no_change=n_iter_no_change,
                 tol=tol,
-                best=report.best_score if validation_score else best_objective,
+                best=_finite_or_none(
+                    report.best_score if validation_score else best_objective
+                ),
                 validation_score=(
                     report.validation_scores[-1] if validation_score else None
                 ),
@@ -705,7 +707,8 @@ class EpochProgress:
     (``tol=None``: only ``max_epochs`` ends it). ``no_improvement`` counts the
     epochs in a row that did not improve by ``tol``, out of
     ``n_iter_no_change``; ``best`` is the best objective or validation score
-    so far; ``seconds`` runs from the start of the call.
+    so far (None until there is one, and for a certifying method, whose
+    rule is its gap); ``seconds`` runs from the start of the call.
     """
 
     epoch: int
@@ -719,6 +722,10 @@ class EpochProgress:
     best: float
     validation_score: float
     gap: float
+
+
+def _finite_or_none(value):
+    return float(value) if np.isfinite(value) else None
 
 
 def _stopping_rule(engine, tol, validation_score):

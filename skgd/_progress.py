@@ -8,9 +8,10 @@ a task fixes its total when it begins, and every ``partial_fit`` call is a
 task tree of its own.
 """
 
-import shutil
+import os
 import sys
 import time
+import weakref
 from numbers import Integral, Real
 
 from skgd._engine import STOP_REASONS
@@ -30,30 +31,35 @@ class TrainingProgress:
       the epochs with the time left;
     * otherwise the stopping rule usually ends it long before ``max_iter``,
       and the line shows the epoch, the objective (or validation score) and
-      the rule's count, "no improvement 2/5", which stops the fit at 5/5 (a
-      certifying method: its certified gap against ``tol``). No time left is
-      guessed.
+      the rule's count, "no improvement 2/5", which stops the fit at 5/5
+      (with ``learning_rate="adaptive"``, a full count lowers the rate and
+      starts again, and stops the fit once the rate is at its floor; with a
+      certifying method, the certified gap against ``tol``). No time left
+      is guessed.
 
     The last line says after how many epochs and why training stopped
-    (``stop_reason_``).
+    (``stop_reason_``), or that the call failed.
 
-    **In a partial_fit stream** the calls on one estimator share one line:
-    the calls, the rows seen, the last objective, the held-out score and its
+    **In a partial_fit stream** the calls on one model share one line: the
+    calls, the rows seen, the last objective, the held-out score and its
     count when ``validation_data`` is passed, and with ``total_calls`` a bar
-    and the time left. The line ends after ``total_calls`` calls, at a
-    ``fit`` or a first call on another model, or at :meth:`close` (the
-    callback is also a context manager that closes on exit).
+    and the time left. The line ends after ``total_calls`` calls, at a call
+    on another model (whose own count goes on from where it was), at a
+    ``fit``, or at :meth:`close` (the callback is also a context manager
+    that closes on exit). A call that fails says so and ends the line; the
+    model is rolled back, and so is not the count.
 
     Parameters
     ----------
     total_calls : int, default=None
-        The number of ``partial_fit`` calls the stream makes, if known.
+        The number of ``partial_fit`` calls of each model's stream, if known.
     file : writable text stream, default=None
         Where to write; None writes to ``sys.stderr`` (looked up at each
         write, so that the callback pickles with its estimator).
     min_interval : float, default=0.1
-        Seconds between two redraws of the line; the last line of a fit or
-        a stream is always drawn.
+        Seconds between two redraws of the line. The last state of a line
+        is drawn when the line ends: at the end of a fit, after the last of
+        ``total_calls``, at another model's call, at :meth:`close`.
     width : int, default=20
         Characters of the bar.
 
@@ -87,26 +93,45 @@ class TrainingProgress:
         self.file = file
         self.min_interval = min_interval
         self.width = width
+        self._forget()
+
+    def _forget(self):
+        """No line on screen, no stream, no call under way."""
         self._line_length = 0  # characters of the line on screen, 0: none open
         self._drawn_at = -float("inf")
-        self._pending = None  # a line not drawn yet (min_interval)
-        self._stream = None  # the partial_fit stream: its estimator and counts
-        self._ended = False  # the current call's root task ended normally
+        self._pending = None  # the line's latest state, not drawn yet
+        # Each model's stream, by id: a weak reference to the model (an id
+        # can be reused), its calls so far and when its first call began.
+        self._streams = {}
+        self._stream = None  # the stream of the call under way; None: a fit
+        self._on_screen = None  # whose stream the open line shows
+        self._ended = False  # the call under way ended normally
+        self._began = 0.0
 
     # The callback protocol (sklearn.callback.FitCallback).
 
     def setup(self, estimator, context):
         self._ended = False
         self._began = time.perf_counter()
-        stream = self._stream
+        key = id(estimator)
         if context.task_name != "partial_fit":
-            self.close()
-        elif stream is None or not (
-            stream["estimator"] is estimator and hasattr(estimator, "coef_")
+            self._streams.pop(key, None)  # a fit starts the model afresh
+            self._stream = None
+            self._end_line()
+            return
+        stream = self._streams.get(key)
+        if (
+            stream is None
+            or stream["model"]() is not estimator
+            or not hasattr(estimator, "coef_")
         ):
-            # A first call, or a call on another model: a new stream.
-            self.close()
-            self._stream = {"estimator": estimator, "calls": 0, "start": self._began}
+            # The model's first call (or first after a fit): a new stream.
+            stream = {"model": weakref.ref(estimator), "calls": 0, "start": self._began}
+            self._streams[key] = stream
+        if self._on_screen != key:
+            self._end_line()  # another model's line, or a fit's
+        self._on_screen = key
+        self._stream = stream
 
     def on_fit_task_begin(self, estimator, context):
         return False
@@ -117,24 +142,30 @@ class TrainingProgress:
             if progress is not None and self._stream is None:
                 self._draw(self._fit_line(estimator, progress))
         elif context.parent is None or context.task_name in ("fit", "partial_fit"):
+            # skgd ends the root task once the whole call has succeeded.
             self._ended = True
         return False
 
     def teardown(self, estimator, context):
-        if self._stream is None:
-            self._draw(self._fit_end_line(estimator), final=True)
-            return
+        name = type(estimator).__name__
         stream = self._stream
+        if stream is None:
+            self._draw(self._fit_end_line(estimator), force=True, last=True)
+            self._end_line()
+            return
         if not self._ended:
-            name = type(estimator).__name__
-            self._draw(f"{name} partial_fit: call {stream['calls'] + 1} failed")
-            self.close()
+            self._draw(
+                f"{name} partial_fit: call {stream['calls'] + 1} failed",
+                force=True,
+                last=True,
+            )
+            self._end_line()
             return
         stream["calls"] += 1
-        last = self.total_calls is not None and stream["calls"] >= self.total_calls
-        self._draw(self._stream_line(estimator), force=last)
-        if last:
-            self.close()
+        self._draw(self._stream_line(estimator, stream))
+        if self.total_calls is not None and stream["calls"] >= self.total_calls:
+            del self._streams[id(estimator)]
+            self._end_line()
 
     # Lines.
 
@@ -160,7 +191,7 @@ class TrainingProgress:
         else:
             if progress.rule == "validation":
                 line += f", validation score {progress.validation_score:.6g}"
-            # Stops when the count is full.
+            # Stops (or, "adaptive", lowers the rate) when the count is full.
             count, full = progress.no_improvement, progress.n_iter_no_change
             line += (
                 f", no improvement {count}/{full} "
@@ -179,8 +210,7 @@ class TrainingProgress:
             f"{estimator.loss_curve_[-1]:.6g}, {estimator.time_curve_[-1]:.2f} s"
         )
 
-    def _stream_line(self, estimator):
-        stream = self._stream
+    def _stream_line(self, estimator, stream):
         calls = stream["calls"]
         seconds = time.perf_counter() - stream["start"]
         if self.total_calls is None:
@@ -195,11 +225,13 @@ class TrainingProgress:
             f", {estimator.samples_curve_[-1]:,} rows, "
             f"objective {estimator.loss_curve_[-1]:.6g}"
         )
-        scores = getattr(estimator, "validation_scores_", None)
-        if scores:
+        if hasattr(estimator, "n_calls_no_improvement_"):
+            # The stream's held-out record (partial_fit's validation_data),
+            # not the validation scores a fit with early_stopping left.
             line += (
-                f", validation score {scores[-1]:.6g}, no improvement "
-                f"{estimator.n_calls_no_improvement_}/{estimator.n_iter_no_change}"
+                f", validation score {estimator.validation_scores_[-1]:.6g}, "
+                f"no improvement {estimator.n_calls_no_improvement_}/"
+                f"{estimator.n_iter_no_change}"
             )
             if estimator.stopped_improving_:
                 line += " (stopped improving)"
@@ -214,39 +246,46 @@ class TrainingProgress:
 
     # Output.
 
-    def _draw(self, line, *, final=False, force=False):
+    def _out(self):
+        return sys.stderr if self.file is None else self.file
+
+    def _draw(self, line, *, force=False, last=False):
+        """Redraw the line (at most every ``min_interval`` unless forced).
+        ``last``: the line's final state, which a newline follows, whole."""
         now = time.perf_counter()
-        if not (final or force) and now - self._drawn_at < self.min_interval:
-            self._pending = line  # drawn by close() if nothing comes after
+        if not force and now - self._drawn_at < self.min_interval:
+            self._pending = line  # drawn when the line ends, if nothing else is
             return
         self._drawn_at, self._pending = now, None
-        out = sys.stderr if self.file is None else self.file
-        if not final and _is_terminal(out):
+        out = self._out()
+        columns = None if last else _terminal_columns(out)
+        if columns:
             # A line longer than the terminal wraps, and a carriage return
             # would redraw only its last row.
-            line = line[: shutil.get_terminal_size().columns - 1]
+            line = line[: columns - 1]
         # Pad over what the previous, longer line left on screen.
         padding = " " * max(self._line_length - len(line), 0)
         out.write(f"\r{line}{padding}")
         self._line_length = len(line)
-        if final:
-            self._end_line(out)
         out.flush()
 
-    def _end_line(self, out):
-        out.write("\n")
-        self._line_length = 0
-        self._drawn_at = -float("inf")
-
-    def close(self):
-        """End the current line (a stream of unknown length, say)."""
-        self._stream = None
+    def _end_line(self):
+        """Draw the line's latest state, then end it."""
         if self._pending is not None:
             self._draw(self._pending, force=True)
         if self._line_length:
-            out = sys.stderr if self.file is None else self.file
-            self._end_line(out)
+            out = self._out()
+            out.write("\n")
             out.flush()
+        self._line_length = 0
+        self._drawn_at = -float("inf")
+        self._on_screen = None
+
+    def close(self):
+        """End the line, and every stream: the next call starts afresh."""
+        self._end_line()
+        self._streams.clear()
+        self._stream = None
 
     def __enter__(self):
         return self
@@ -255,14 +294,23 @@ class TrainingProgress:
         self.close()
 
     def __getstate__(self):
-        # The stream holds an estimator: a pickled callback starts afresh.
+        # The streams refer to models: a pickled callback starts afresh.
         state = self.__dict__.copy()
-        state.update(_stream=None, _line_length=0, _pending=None)
+        for name in list(state):
+            if name.startswith("_"):
+                del state[name]
         return state
 
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._forget()
 
-def _is_terminal(out):
+
+def _terminal_columns(out):
+    """The width of the terminal ``out`` writes to, or None if it is not one."""
     try:
-        return out.isatty()
-    except (AttributeError, ValueError):  # no isatty, or a closed stream
-        return False
+        if out.isatty():
+            return os.get_terminal_size(out.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # no tty, or a closed stream
+        pass
+    return None

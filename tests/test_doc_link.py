@@ -44,3 +44,21 @@ def test_built_docs_next_to_the_package_are_linked(no_docs):
 def test_without_docs_there_is_no_dead_link(no_docs):
     assert GDClassifier()._get_doc_link() == ""
     assert "generated/skgd" not in GDClassifier()._repr_html_()
+
+
+def test_a_template_skgd_cannot_fill_in_warns_and_links_nowhere(no_docs, monkeypatch):
+    monkeypatch.setenv("SKGD_DOC_URL", "https://docs.example.org/{page}.html")
+    with pytest.warns(UserWarning, match=r"SKGD_DOC_URL=.*\{estimator_module\}"):
+        assert GDClassifier()._get_doc_link() == ""
+    with pytest.warns(UserWarning):
+        GDClassifier()._repr_html_()  # the display still renders
+
+
+def test_braces_in_the_path_of_built_docs_are_not_placeholders(monkeypatch, tmp_path):
+    monkeypatch.delenv(_doc_link.DOC_URL_VARIABLE, raising=False)
+    root = tmp_path / "odd{dir}" / "html"
+    monkeypatch.setattr(_doc_link, "_BUILT_PAGES", root)
+    page = root / "generated" / "skgd.GDClassifier.html"
+    page.parent.mkdir(parents=True)
+    page.write_text("<html></html>")
+    assert GDClassifier()._get_doc_link() == page.as_uri()

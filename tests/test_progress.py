@@ -1,12 +1,16 @@
 """TrainingProgress: one line that follows the stopping rule, one per stream."""
 
 import io
+import os
 import pickle
 import re
+import select
+import struct
 
 import numpy as np
 import pytest
 from conftest import _problem
+from sklearn.datasets import make_classification
 
 from skgd import GDClassifier, TrainingProgress
 
@@ -233,3 +237,122 @@ def test_the_callback_changes_nothing_and_pickles():
 def test_bad_arguments_name_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TrainingProgress(**kwargs)
+
+
+def test_a_check_after_training_that_raises_leaves_the_error_and_a_failed_line():
+    # The full batch's end check raises after the epochs: the user sees
+    # that error, not one of the callback, and the line says the fit failed.
+    X, y = make_classification(300, 10, random_state=0)
+    params = dict(
+        loss="modified_huber",
+        batch_size="full",
+        learning_rate="constant",
+        eta0=3,
+        max_iter=3,
+        tol=None,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="Training diverged") as plain:
+        GDClassifier(**params).fit(X, y)
+    est, _, out = _watched(**params)
+    with pytest.raises(ValueError, match="Training diverged") as watched:
+        est.fit(X, y)
+    assert str(watched.value) == str(plain.value)
+    assert _frames(out)[-1].startswith("GDClassifier fit: failed after ")
+    assert out.getvalue().endswith("\n")
+
+
+def test_partial_fit_after_an_early_stopping_fit_shows_no_stale_scores():
+    X, y = _problem(2, n_samples=200)
+    est, _, out = _watched(early_stopping=True)
+    est.fit(X, y)
+    est.set_params(early_stopping=False).partial_fit(X, y)
+    assert _frames(out)[-1].startswith(
+        f"GDClassifier partial_fit: call 1, {est.samples_curve_[-1]:,} rows"
+    )
+    assert "validation" not in _frames(out)[-1]
+
+
+def test_alternating_models_keep_their_own_counts():
+    X, y = _problem(2, n_samples=90)
+    out = io.StringIO()
+    progress = TrainingProgress(total_calls=3, file=out, min_interval=0)
+    a = GDClassifier(**PARAMS).set_callbacks(progress)
+    b = GDClassifier(**PARAMS).set_callbacks(progress)
+    for chunk in np.array_split(np.arange(90), 3):
+        for model in (a, b):
+            model.partial_fit(X[chunk], y[chunk], classes=[0, 1])
+    lines = [line.split("\r")[-1] for line in out.getvalue().split("\n")[:-1]]
+    # Each call on the other model ends the line; the counts go on.
+    assert [line.split(" calls,")[0][-3:] for line in lines] == [
+        "1/3",
+        "1/3",
+        "2/3",
+        "2/3",
+        "3/3",
+        "3/3",
+    ]
+    assert all(f"{n} rows" in line for line, n in zip(lines, [30, 30, 60, 60, 90, 90]))
+    assert progress._streams == {}  # both streams ended at total_calls
+
+
+def test_a_failed_call_ends_the_line_and_keeps_the_count():
+    X, y = _problem(2, n_samples=90)
+    out = io.StringIO()
+    progress = TrainingProgress(total_calls=3, file=out, min_interval=0)
+    est = GDClassifier(**PARAMS).set_callbacks(progress)
+    est.partial_fit(X[:30], y[:30], classes=[0, 1])
+    with pytest.raises(ValueError, match="diverged|overflow"):
+        est.partial_fit(X[30:60] * 1e200, y[30:60])
+    assert _frames(out)[-1] == "GDClassifier partial_fit: call 2 failed"
+    est.partial_fit(X[30:60], y[30:60])
+    est.partial_fit(X[60:], y[60:])
+    frames = _frames(out)
+    assert "2/3 calls, 60 rows" in frames[-2] and "3/3 calls, 90 rows" in frames[-1]
+    assert out.getvalue().count("\n") == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_lines_are_cut_to_the_width_of_their_own_terminal():
+    fcntl = pytest.importorskip("fcntl")
+    termios = pytest.importorskip("termios")
+    leader, follower = os.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 50, 0, 0))
+    X, y = _problem(2)
+    with os.fdopen(follower, "w") as terminal:
+        progress = TrainingProgress(file=terminal, min_interval=0)
+        GDClassifier(**PARAMS).set_callbacks(progress).fit(X, y)
+        terminal.flush()
+        chunks = []
+        while select.select([leader], [], [], 0.5)[0]:
+            chunks.append(os.read(leader, 1 << 16))
+        written = b"".join(chunks).decode()
+    os.close(leader)
+    frames = [f for f in written.replace("\r\n", "\n").split("\r") if f.strip()]
+    # Every redrawn frame fits in 49 columns; the last line ends with a
+    # newline and may wrap, as any printed line.
+    assert all(len(f.rstrip()) <= 49 for f in frames[:-1])
+    assert frames[-1].startswith("GDClassifier fit: stopped after")
+
+
+def test_a_pickled_callback_starts_afresh():
+    X, y = _problem(2)
+    progress = TrainingProgress(total_calls=4, min_interval=0)
+    est = GDClassifier(**PARAMS).set_callbacks(progress)
+    est.partial_fit(X, y, classes=[0, 1])
+    assert len(progress._streams) == 1
+    restored = pickle.loads(pickle.dumps(progress))
+    assert restored._streams == {} and restored._line_length == 0
+    assert (restored.total_calls, restored.min_interval) == (4, 0)
+    progress.close()
+
+
+def test_the_range_test_does_not_report_to_the_callbacks():
+    from skgd import LearningRateFinderDisplay
+
+    pytest.importorskip("matplotlib").use("Agg")
+    X, y = _problem(2, n_samples=100)
+    est, progress, out = _watched()
+    LearningRateFinderDisplay.from_estimator(est, X, y, random_state=0)
+    assert out.getvalue() == ""
+    assert est._skl_callbacks == [progress]  # the user's estimator keeps it
