@@ -49,6 +49,12 @@ class TrainingProgress:
     that closes on exit). A call that fails says so and ends the line; the
     model is rolled back, and so is not the count.
 
+    **Where to set it:** on the skgd estimator, also when it is the last
+    step of a ``Pipeline`` or the estimator of a search, whose clones share
+    it: a line per fit. Set on the ``Pipeline`` or the search itself, it
+    raises ``TypeError``. The lines of fits that run in parallel processes
+    would mix: for those, set scikit-learn's ``ProgressBar`` on the search.
+
     Parameters
     ----------
     total_calls : int, default=None
@@ -89,6 +95,7 @@ class TrainingProgress:
             )
         if not isinstance(width, Integral) or width < 1:
             raise ValueError(f"width must be a positive integer, got {width!r}.")
+
         self.total_calls = total_calls
         self.file = file
         self.min_interval = min_interval
@@ -105,20 +112,37 @@ class TrainingProgress:
         self._streams = {}
         self._stream = None  # the stream of the call under way; None: a fit
         self._on_screen = None  # whose stream the open line shows
-        self._ended = False  # the call under way ended normally
+        self._running = None  # the skgd model whose call began and has not ended
         self._began = 0.0
 
-    # The callback protocol (sklearn.callback.FitCallback).
+    # The callback protocol (sklearn.callback.FitCallback). A line follows a
+    # skgd call from its root task's beginning to its end, which skgd
+    # reaches once the whole call has succeeded.
 
     def setup(self, estimator, context):
-        self._ended = False
+        from skgd._classifier import GDClassifier
+
+        if not isinstance(estimator, GDClassifier):
+            raise TypeError(
+                "TrainingProgress follows skgd models: set it on the skgd "
+                f"estimator, not on the {type(estimator).__name__} around it "
+                "(pipeline[-1].set_callbacks(TrainingProgress()); the clones a "
+                "search makes share it). For a search whose fits run in "
+                "parallel, set sklearn.callback.ProgressBar on the search."
+            )
+
+    def on_fit_task_begin(self, estimator, context):
+        if not _is_skgd_call(estimator, context):
+            return False
+        self._fail_running()  # a call that never ended (a search went on)
+        self._running = estimator
         self._began = time.perf_counter()
         key = id(estimator)
         if context.task_name != "partial_fit":
             self._streams.pop(key, None)  # a fit starts the model afresh
             self._stream = None
             self._end_line()
-            return
+            return False
         stream = self._streams.get(key)
         if (
             stream is None
@@ -132,8 +156,6 @@ class TrainingProgress:
             self._end_line()  # another model's line, or a fit's
         self._on_screen = key
         self._stream = stream
-
-    def on_fit_task_begin(self, estimator, context):
         return False
 
     def on_fit_task_end(self, estimator, context):
@@ -141,24 +163,19 @@ class TrainingProgress:
             progress = getattr(context, "skgd_progress", None)
             if progress is not None and self._stream is None:
                 self._draw(self._fit_line(estimator, progress))
-        elif context.parent is None or context.task_name in ("fit", "partial_fit"):
-            # skgd ends the root task once the whole call has succeeded.
-            self._ended = True
+        elif _is_skgd_call(estimator, context) and estimator is self._running:
+            self._running = None
+            self._end_call(estimator)
         return False
 
     def teardown(self, estimator, context):
-        name = type(estimator).__name__
+        self._fail_running()
+
+    def _end_call(self, estimator):
+        """The call succeeded: its last line, or the stream's next state."""
         stream = self._stream
         if stream is None:
             self._draw(self._fit_end_line(estimator), force=True, last=True)
-            self._end_line()
-            return
-        if not self._ended:
-            self._draw(
-                f"{name} partial_fit: call {stream['calls'] + 1} failed",
-                force=True,
-                last=True,
-            )
             self._end_line()
             return
         stream["calls"] += 1
@@ -166,6 +183,20 @@ class TrainingProgress:
         if self.total_calls is not None and stream["calls"] >= self.total_calls:
             del self._streams[id(estimator)]
             self._end_line()
+
+    def _fail_running(self):
+        """The call under way raised: say so and end its line. The model is
+        rolled back, and so is its stream's count."""
+        estimator, self._running = self._running, None
+        if estimator is None:
+            return
+        name = type(estimator).__name__
+        if self._stream is None:
+            line = f"{name} fit: failed after {time.perf_counter() - self._began:.2f} s"
+        else:
+            line = f"{name} partial_fit: call {self._stream['calls'] + 1} failed"
+        self._draw(line, force=True, last=True)
+        self._end_line()
 
     # Lines.
 
@@ -201,8 +232,6 @@ class TrainingProgress:
 
     def _fit_end_line(self, estimator):
         name = type(estimator).__name__
-        if not self._ended:
-            return f"{name} fit: failed after {time.perf_counter() - self._began:.2f} s"
         n, reason = estimator.n_iter_, estimator.stop_reason_
         return (
             f"{name} fit: stopped after {n} epoch{'s' if n != 1 else ''} "
@@ -314,3 +343,13 @@ def _terminal_columns(out):
     except (AttributeError, ValueError, OSError):  # no tty, or a closed stream
         pass
     return None
+
+
+def _is_skgd_call(estimator, context):
+    """True for the root task of a skgd model's fit or partial_fit call."""
+    from skgd._classifier import GDClassifier
+
+    return isinstance(estimator, GDClassifier) and context.task_name in (
+        "fit",
+        "partial_fit",
+    )

@@ -10,7 +10,8 @@ import struct
 import numpy as np
 import pytest
 from conftest import _problem
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_iris, make_classification
+from sklearn.exceptions import FitFailedWarning
 
 from skgd import GDClassifier, TrainingProgress
 
@@ -356,3 +357,69 @@ def test_the_range_test_does_not_report_to_the_callbacks():
     LearningRateFinderDisplay.from_estimator(est, X, y, random_state=0)
     assert out.getvalue() == ""
     assert est._skl_callbacks == [progress]  # the user's estimator keeps it
+
+
+def _lines(out):
+    """The final state of each ended line."""
+    return [line.split("\r")[-1].rstrip() for line in out.getvalue().split("\n")[:-1]]
+
+
+def test_set_on_the_skgd_step_it_follows_its_fits_in_a_pipeline_and_a_search():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _problem(2, n_samples=120)
+    out = io.StringIO()
+    progress = TrainingProgress(file=out, min_interval=0)
+    pipe = make_pipeline(StandardScaler(), GDClassifier(**PARAMS))
+    pipe[-1].set_callbacks(progress)
+    pipe.fit(X, y)
+    [line] = _lines(out)
+    assert line.startswith(f"GDClassifier fit: stopped after {pipe[-1].n_iter_} ")
+    # A search's clones share it: a line per fit (2 candidates x 2 folds,
+    # then the refit, whose line is the last).
+    search = GridSearchCV(pipe, {"gdclassifier__alpha": [1e-4, 1e-2]}, cv=2)
+    search.fit(X, y)
+    lines = _lines(out)[1:]
+    assert len(lines) == 5
+    assert all(line.startswith("GDClassifier fit: stopped after ") for line in lines)
+    best = search.best_estimator_[-1]
+    assert lines[-1].startswith(f"GDClassifier fit: stopped after {best.n_iter_} ")
+
+
+def test_set_on_a_pipeline_it_says_where_to_set_it():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _problem(2)
+    pipe = make_pipeline(StandardScaler(), GDClassifier(**PARAMS))
+    pipe.set_callbacks(TrainingProgress(file=io.StringIO()))
+    with pytest.raises(TypeError, match=r"set it on the skgd estimator.*Pipeline"):
+        pipe.fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore:One or more of the test scores are non-finite")
+def test_in_a_search_a_failed_fit_has_its_line_and_the_next_fits_go_on():
+    from sklearn.model_selection import GridSearchCV
+
+    X, y = load_iris(return_X_y=True)
+    out = io.StringIO()
+    model = GDClassifier(learning_rate="constant", random_state=0)
+    search = GridSearchCV(
+        model.set_callbacks(TrainingProgress(file=out, min_interval=0)),
+        {"eta0": [0.01, 1e30]},
+        cv=2,
+        error_score=np.nan,
+    )
+    with pytest.warns(FitFailedWarning):
+        search.fit(X * 1e150, y)
+    lines = _lines(out)
+    assert len(lines) == 5
+    assert [line.startswith("GDClassifier fit: failed after ") for line in lines] == [
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
