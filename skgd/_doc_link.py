@@ -55,6 +55,7 @@ class DocLinkMixin:
         module = type(self).__module__.split("._")[0]
         page = _BUILT_PAGES / "generated" / f"{module}.{type(self).__name__}.html"
         if page.is_file():
-            # Braces in the path are not placeholders.
-            return page.as_uri().replace("{", "{{").replace("}", "}}")
+            # A file URI quotes braces (%7B): nothing in it reads as a
+            # placeholder when the display fills in the template.
+            return page.as_uri()
         return ""
